@@ -1,0 +1,135 @@
+"""The builder every source shares: a `datasets.ArrowBasedBuilder` over one YAML entry.
+
+A source subclass says how to read its files (`source_tables`, `loaded_columns`); the base runs
+the entry's filters, sampling, preprocess function, checks and image stage on what it reads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import datasets
+import pyarrow as pa
+from datasets.builder import Key
+
+from hf_mixture.config.model import EntryConfig, StageSettings
+from hf_mixture.media.fetch import ImageFetcher
+from hf_mixture.pipeline import EntryPipeline, entry_filters
+from hf_mixture.sampling import entry_seed, plan_selection
+from hf_mixture.schema import FEATURES
+from hf_mixture.stats import EntryStats
+from hf_mixture.storage import Storage, is_remote
+
+
+@dataclass
+class EntryBuilderConfig(datasets.BuilderConfig):
+    """A builder config holding one YAML entry, its stage settings and the folder of the YAML file."""
+
+    entry: EntryConfig | None = None
+    settings: StageSettings | None = None
+    yaml_dir: str = "."
+
+
+class EntryBuilder(datasets.ArrowBasedBuilder):
+    """Builds one entry's rows; `stats` holds the counts of the last run."""
+
+    BUILDER_CONFIG_CLASS = EntryBuilderConfig
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(features=FEATURES, description="hf-mixture unified rows")
+
+    def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
+        return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={})]
+
+    @property
+    def entry(self) -> EntryConfig:
+        return self.config.entry
+
+    @property
+    def storage(self) -> Storage:
+        """Resolves this entry's paths against the YAML file's folder and the path mappings."""
+        s = self.config.settings
+        return Storage(
+            base_dir=os.path.abspath(self.config.yaml_dir),
+            mappings=s.path_mappings,
+            storage_options=s.storage_options,
+            allowed_schemes=s.allowed_schemes,
+        )
+
+    def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        """The entry's source rows in order, as Arrow tables (only `columns` when given)."""
+        raise NotImplementedError
+
+    def loaded_columns(self) -> list[str]:
+        """The columns `source_tables()` yields."""
+        raise NotImplementedError
+
+    def metadata_row_count(self) -> int | None:
+        """The source's row count when known without reading rows (e.g. parquet footers)."""
+        return None
+
+    def fetcher(self) -> ImageFetcher:
+        """Reads images: relative references from `image_root` (default: the YAML file's folder)."""
+        storage = self.storage
+        root = storage.resolve(self.entry.image_root) if self.entry.image_root else str(storage.base_dir)
+        local_targets = [m.target for m in storage.mappings if not is_remote(m.target)]
+        return ImageFetcher(storage, root, [root, *local_targets])
+
+    def new_stats(self, filters) -> EntryStats:
+        entry = self.entry
+        return EntryStats(
+            index=entry.index,
+            name=entry.name,
+            key=entry.key,
+            length_group=entry.length_group,
+            preprocess_fn=entry.preprocess_fn,
+            sampling_strategy=entry.sampling.text,
+            filters=[f.description for f in filters],
+        )
+
+    def _generate_tables(self) -> Iterator[tuple[Key, pa.Table]]:
+        filters = entry_filters(self.entry, self.loaded_columns())
+        self.stats = self.new_stats(filters)
+        self.stats.dropped.update(self._reader_drops())
+        n_rows = self._filtered_row_count(filters) if self._needs_count() else 0
+        seed = entry_seed(self.config.settings.seed, self.entry.name)
+        selection = (
+            plan_selection(self.entry.sampling, n_rows, seed)
+            if self._needs_count()
+            else plan_selection(self.entry.sampling, 2**62, seed)
+        )
+        pipeline = EntryPipeline(
+            self.entry, self.config.settings, self.fetcher(), filters, selection, self.stats
+        )
+        for index, table in enumerate(pipeline.run(self.source_tables(self.entry.columns))):
+            yield Key(0, index), table
+        self.stats.dropped.update(self._reader_drops())
+
+    def _reader_drops(self):
+        return {}
+
+    def _needs_count(self) -> bool:
+        strategy = self.entry.sampling
+        return strategy.kind in ("end", "random") or strategy.percent is not None
+
+    def _filtered_row_count(self, filters) -> int:
+        if not filters:
+            known = self.metadata_row_count()
+            if known is not None:
+                return known
+        from hf_mixture.filters import apply_filters
+
+        needed = sorted({c for f in filters for c in f.columns}) or None
+        return sum(int(apply_filters(t, filters, _Discard()).sum()) for t in self.source_tables(needed))
+
+
+class _Discard(dict):
+    """A counter that forgets (the counting pass must not add to the report)."""
+
+    def __missing__(self, key):
+        return 0
+
+    def __setitem__(self, key, value):
+        pass

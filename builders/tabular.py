@@ -1,0 +1,32 @@
+"""The generic builder: `json_path` + `columns` from parquet, JSON, JSONL or CSV files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+
+from builders.base import EntryBuilder
+from hf_mixture.sources.tables import TableReader
+
+
+class TabularBuilder(EntryBuilder):
+    """Reads the entry's files as tables; the preprocess function gives the rows their shape."""
+
+    def _reader(self) -> TableReader:
+        if getattr(self, "_table_reader", None) is None:
+            self._table_reader = TableReader(self.storage, self.entry.files)
+        return self._table_reader
+
+    def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        return self._reader().iter_tables(columns)
+
+    def loaded_columns(self) -> list[str]:
+        return list(self.entry.columns) if self.entry.columns else self._reader().column_names()
+
+    def metadata_row_count(self) -> int | None:
+        return self._reader().metadata_row_count()
+
+    def _reader_drops(self):
+        drops, self._reader().drops = dict(self._reader().drops), type(self._reader().drops)()
+        return drops

@@ -1,0 +1,125 @@
+"""Build one stage: YAML -> per-entry builders -> interleave -> parquet shards, README, report."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+
+from builders import builder_class_for
+from hf_mixture.config.load import load_stage_config
+from hf_mixture.config.model import EntryConfig, StageConfig
+from hf_mixture.export.hub_folder import WrittenStage, write_stage
+from hf_mixture.export.readme import update_readme
+from hf_mixture.export.report import format_report, write_report
+from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
+from hf_mixture.mixing.probabilities import default_stopping_strategy
+from hf_mixture.stats import EntryStats
+
+logger = logging.getLogger(__name__)
+DEFAULT_OUT = "out/mixture"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote and its accounting."""
+
+    stage: str
+    out_dir: Path
+    written: WrittenStage
+    entries: tuple[EntryStats, ...]
+    report_path: Path
+    report_text: str
+
+
+def build_stage(
+    config: str | Path | StageConfig,
+    out_dir: str | Path = DEFAULT_OUT,
+    *,
+    overrides: dict | None = None,
+    strict: bool = False,
+    work_dir: str | Path | None = None,
+    echo=print,
+) -> BuildResult:
+    """Build the stage a YAML file describes into `out_dir` (a folder in the Hub layout)."""
+    if not isinstance(config, StageConfig):
+        config = load_stage_config(config, strict=strict, overrides=overrides)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = config.settings
+    with tempfile.TemporaryDirectory(prefix="hf-mixture-", dir=work_dir) as cache:
+        parts, stats = [], []
+        for position, entry in enumerate(config.entries, 1):
+            echo(
+                f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})"
+            )
+            dataset, entry_stats = build_entry(config, entry, cache)
+            parts.append(dataset)
+            stats.append(entry_stats)
+        strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
+        mixed, probabilities = mix_entries(
+            parts,
+            [e.name for e in config.entries],
+            [e.length_group for e in config.entries],
+            weights=config.weights,
+            seed=settings.seed,
+            stopping_strategy=strategy,
+            num_samples=settings.num_samples,
+        )
+        if mixed is None:
+            raise ValueError(f"{config.path}: no entry kept any row; see the counts above")
+        _account_mixing(mixed, stats, probabilities)
+        row_bytes = sum(p.data.nbytes for p in parts) / max(1, sum(len(p) for p in parts))
+        written = write_stage(
+            mixed, out_dir, settings.name, row_bytes=row_bytes, num_shards=settings.num_shards
+        )
+    update_readme(out_dir, settings.name, written)
+    summary = {
+        "stage": settings.name,
+        "config": str(config.path),
+        "seed": settings.seed,
+        "stopping_strategy": strategy,
+        "rows": written.num_examples,
+        "num_shards": len(written.files),
+        "grouped": config.grouped,
+        "weights": config.weights,
+        "batch_sizes": config.batch_sizes,
+        "warnings": list(config.warnings),
+    }
+    path = write_report(out_dir, settings.name, summary, stats)
+    text = format_report(summary, stats)
+    echo(text)
+    return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
+
+
+def build_entry(
+    config: StageConfig, entry: EntryConfig, cache_dir: str
+) -> tuple[datasets.Dataset, EntryStats]:
+    """One entry's rows as a map-style Dataset (memory-mapped Arrow in `cache_dir`) and its counts."""
+    builder_class = builder_class_for(entry)
+    builder = builder_class(
+        cache_dir=cache_dir,
+        dataset_name=entry.key.replace("~", "_"),
+        config_name=f"entry-{entry.index}",
+        entry=entry,
+        settings=config.settings,
+        yaml_dir=str(config.path.absolute().parent),
+    )
+    builder.download_and_prepare(download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD)
+    return builder.as_dataset(split="train"), builder.stats
+
+
+def _account_mixing(mixed: datasets.Dataset, stats: list[EntryStats], probabilities: list[float]) -> None:
+    counts = rows_per_entry(mixed)
+    for entry_stats, probability in zip(stats, probabilities):
+        written = counts.get(entry_stats.key, 0)
+        entry_stats.written = written
+        entry_stats.expected_share = probability
+        entry_stats.realised_share = written / len(mixed) if len(mixed) else 0.0
+        if written > entry_stats.rows:
+            entry_stats.mixing_added = written - entry_stats.rows
+        elif written < entry_stats.rows:
+            entry_stats.dropped["mixing:not_drawn"] += entry_stats.rows - written

@@ -1,0 +1,1 @@
+"""The `hf-mixture` command: one module per subcommand."""

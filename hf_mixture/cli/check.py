@@ -1,0 +1,24 @@
+"""Check a stage YAML file (keys, strategies, preprocess functions, files, columns) without building."""
+
+from __future__ import annotations
+
+import argparse
+
+from hf_mixture.cli.options import add_stage_overrides, stage_overrides
+from hf_mixture.config.load import load_stage_config
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="stage YAML file")
+    add_stage_overrides(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_stage_config(args.config, strict=args.strict, overrides=stage_overrides(args))
+    print(f"{args.config}: OK, stage {config.settings.name!r}, {len(config.entries)} entries")
+    for entry in config.entries:
+        print(
+            f"  [{entry.index}] {entry.name}: {len(entry.files)} file(s), {entry.sampling.text}, "
+            f"{entry.preprocess_fn}, group {entry.length_group}"
+        )
+    return 0

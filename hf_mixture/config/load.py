@@ -1,0 +1,440 @@
+"""Load a stage YAML file and check all of it before any data is read.
+
+Every problem in the file is collected and raised together as one ConfigError; each message
+names the file and line, the entry (index and name) and the key, and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+from hf_mixture.config.model import (
+    STOPPING_STRATEGIES,
+    EntryConfig,
+    MaxEncImages,
+    StageConfig,
+    StageSettings,
+)
+from hf_mixture.config.sampling_strategy import parse_sampling_strategy
+from hf_mixture.config.yaml_source import YamlDocument, read_yaml
+from hf_mixture.errors import ConfigError, SourceError
+from hf_mixture.preprocess.registry import get_preprocess
+from hf_mixture.sources.tables import TableReader, file_format
+from hf_mixture.storage import Storage, mappings_from
+
+TOP_KEYS = ("datasets", "weights", "batch_sizes", "stage")
+ENTRY_KEYS = (
+    "name",
+    "json_path",
+    "columns",
+    "sampling_strategy",
+    "preprocess_fn",
+    "process_fn_kwargs",
+    "aes_cutoff",
+    "min_size",
+    "max_enc_images",
+    "length_group",
+    "image_root",
+    "license",
+    "score_column",
+)
+STAGE_KEYS = (
+    "name",
+    "resolution",
+    "seed",
+    "stopping_strategy",
+    "num_samples",
+    "num_shards",
+    "path_mappings",
+    "storage_options",
+    "allowed_schemes",
+    "image_workers",
+    "license",
+)
+
+
+class ConfigWarning(UserWarning):
+    """Something a LaViDa-O file does that loads but deserves a look (duplicate keys, unused groups)."""
+
+
+class _Problems:
+    """Collects messages that point at a key path of the document."""
+
+    def __init__(self, document: YamlDocument):
+        self.document = document
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def where(self, key_path: tuple) -> str:
+        line = self.document.line_of(key_path)
+        return f"{self.document.path}:{line}" if line else str(self.document.path)
+
+    def error(self, key_path: tuple, message: str) -> None:
+        self.errors.append(f"{self.where(key_path)}: {message}")
+
+    def warn(self, key_path: tuple, message: str) -> None:
+        self.warnings.append(f"{self.where(key_path)}: {message}")
+
+
+def load_stage_config(
+    path: str | Path, *, strict: bool = False, overrides: Mapping | None = None, check_files: bool = True
+) -> StageConfig:
+    """Read and check `path`. `overrides` replace `stage:` keys (e.g. from the command line);
+    `strict` turns warnings into errors; `check_files` looks for files and columns."""
+    document = read_yaml(path)
+    problems = _Problems(document)
+    data = document.data
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [f"{document.path}: expected a mapping with a `datasets:` list at the top"], str(document.path)
+        )
+    _check_unknown(problems, data, TOP_KEYS, (), "top-level key")
+    _check_duplicates(problems)
+    settings = _stage_settings(problems, data.get("stage") or {}, document.path.absolute(), overrides or {})
+    storage = Storage(
+        base_dir=document.path.absolute().parent,
+        mappings=settings.path_mappings,
+        storage_options=settings.storage_options,
+        allowed_schemes=settings.allowed_schemes,
+    )
+    entries = _entries(problems, data.get("datasets"), storage, check_files)
+    weights = _group_map(problems, data, "weights", entries)
+    batch_sizes = _group_map(problems, data, "batch_sizes", entries)
+    if strict:
+        problems.errors.extend(f"{w} (--strict)" for w in problems.warnings)
+    if problems.errors:
+        raise ConfigError(problems.errors, str(document.path))
+    for message in problems.warnings:
+        warnings.warn(message, ConfigWarning, stacklevel=2)
+    return StageConfig(
+        path=document.path,
+        entries=tuple(entries),
+        settings=settings,
+        weights=weights,
+        batch_sizes=batch_sizes,
+        warnings=tuple(problems.warnings),
+        text=document.path.read_text(encoding="utf-8"),
+    )
+
+
+def _check_unknown(problems: _Problems, mapping: dict, allowed, key_path: tuple, what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+            problems.error((*key_path, key), f"{_name(key_path)}unknown {what} {key!r}{hint}")
+
+
+def _name(key_path: tuple) -> str:
+    return (
+        ""
+        if not key_path
+        else ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in key_path) + ": "
+    )
+
+
+def _check_duplicates(problems: _Problems) -> None:
+    for key_path, first, second in problems.document.duplicates:
+        problems.warn(
+            key_path,
+            f"key {'.'.join(map(str, key_path))!r} appears twice (lines {first} and "
+            f"{second}); the last value wins, as in PyYAML",
+        )
+
+
+def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mapping) -> StageSettings:
+    if not isinstance(raw, dict):
+        problems.error(("stage",), "stage: expected a mapping of stage keys")
+        raw = {}
+    raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    _check_unknown(problems, raw, STAGE_KEYS, ("stage",), "stage key")
+    kwargs = {"name": str(raw.get("name") or yaml_path.stem)}
+    for key in ("resolution", "num_samples", "num_shards", "image_workers"):
+        if raw.get(key) is not None:
+            kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
+    if raw.get("seed") is not None:
+        kwargs["seed"] = _int(problems, ("stage", "seed"), raw["seed"])
+    strategy = raw.get("stopping_strategy")
+    if strategy is not None and strategy not in STOPPING_STRATEGIES:
+        problems.error(
+            ("stage", "stopping_strategy"),
+            f"stage.stopping_strategy: {strategy!r} is not one of {', '.join(STOPPING_STRATEGIES)}",
+        )
+    kwargs["stopping_strategy"] = strategy
+    kwargs["path_mappings"] = mappings_from(_mapping(problems, raw, "path_mappings"), yaml_path.parent)
+    kwargs["storage_options"] = _mapping(problems, raw, "storage_options")
+    if raw.get("allowed_schemes") is not None:
+        kwargs["allowed_schemes"] = tuple(str(s) for s in raw["allowed_schemes"])
+    if raw.get("license") is not None:
+        kwargs["license"] = str(raw["license"])
+    return StageSettings(**kwargs)
+
+
+def _mapping(problems: _Problems, raw: dict, key: str) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        problems.error(("stage", key), f"stage.{key}: expected a mapping, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _int(problems: _Problems, key_path: tuple, value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.error(key_path, f"{_name(key_path)}expected a whole number, got {value!r}")
+        return None
+    return value
+
+
+def _positive_int(problems: _Problems, key_path: tuple, value) -> int | None:
+    number = _int(problems, key_path, value)
+    if number is not None and number < 1:
+        problems.error(key_path, f"{_name(key_path)}must be at least 1, got {number}")
+    return number
+
+
+def _number(problems: _Problems, key_path: tuple, value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.error(key_path, f"{_name(key_path)}expected a number, got {value!r}")
+        return None
+    return float(value)
+
+
+def _entries(problems: _Problems, raw, storage: Storage, check_files: bool) -> list[EntryConfig]:
+    if not isinstance(raw, list) or not raw:
+        problems.error(("datasets",), "datasets: expected a non-empty list of dataset entries")
+        return []
+    entries, keys = [], set()
+    for index, item in enumerate(raw):
+        entry = _entry(problems, index, item, storage, check_files, keys)
+        if entry is not None:
+            entries.append(entry)
+            keys.add(entry.key)
+    return entries
+
+
+def _entry_key(name: str, taken: set) -> str:
+    key = name.replace("/", "_")
+    suffix = 2
+    while key in taken:
+        key, suffix = f"{name.replace('/', '_')}~{suffix}", suffix + 1
+    return key
+
+
+def _entry(problems: _Problems, index: int, item, storage: Storage, check_files: bool, taken: set):
+    path = ("datasets", index)
+    if not isinstance(item, dict):
+        problems.error(path, f"datasets[{index}]: expected a mapping with json_path, preprocess_fn, ...")
+        return None
+    name = str(item.get("name", "none"))
+    label = f"datasets[{index}] ({name})"
+    before = len(problems.errors)
+    for key in item:
+        if key not in ENTRY_KEYS:
+            close = difflib.get_close_matches(str(key), ENTRY_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(ENTRY_KEYS)}"
+            problems.error((*path, key), f"{label}: unknown key {key!r}; {hint}")
+    fields = _entry_fields(problems, path, label, item)
+    files = _entry_files(problems, path, label, item, storage, fields.get("image_root"))
+    if files and check_files:
+        _check_columns(problems, path, label, storage, files, fields)
+    if len(problems.errors) > before:
+        return None
+    return EntryConfig(
+        index=index,
+        name=name,
+        key=_entry_key(name, taken),
+        json_path=str(item["json_path"]),
+        files=tuple(files),
+        **fields,
+    )
+
+
+def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict) -> dict:
+    fields: dict = {}
+    try:
+        fields["sampling"] = parse_sampling_strategy(item.get("sampling_strategy", "all"))
+    except ValueError as err:
+        problems.error((*path, "sampling_strategy"), f"{label}: sampling_strategy: {err}")
+    fields["preprocess_fn"] = _entry_preprocess(problems, path, label, item)
+    kwargs = item.get("process_fn_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        problems.error((*path, "process_fn_kwargs"), f"{label}: process_fn_kwargs: expected a mapping")
+        kwargs = {}
+    fields["process_fn_kwargs"] = kwargs
+    _check_kwargs(problems, path, label, fields["preprocess_fn"], kwargs)
+    columns = item.get("columns")
+    if columns is not None and (
+        not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
+    ):
+        problems.error((*path, "columns"), f"{label}: columns: expected a list of column names")
+        columns = None
+    fields["columns"] = tuple(columns) if columns is not None else None
+    if item.get("aes_cutoff") is not None:
+        fields["aes_cutoff"] = _number(problems, (*path, "aes_cutoff"), item["aes_cutoff"])
+    if item.get("min_size") is not None:
+        fields["min_size"] = _int(problems, (*path, "min_size"), item["min_size"])
+    fields["max_enc_images"] = _max_enc_images(problems, path, label, item.get("max_enc_images"))
+    for key in ("length_group", "image_root", "license", "score_column"):
+        if item.get(key) is not None:
+            if not isinstance(item[key], str):
+                problems.error((*path, key), f"{label}: {key}: expected a string, got {item[key]!r}")
+            fields[key] = str(item[key])
+    return fields
+
+
+def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) -> str:
+    name = item.get("preprocess_fn")
+    if not isinstance(name, str) or not name:
+        problems.error(
+            (*path, "preprocess_fn"),
+            f"{label}: preprocess_fn: required; name one of the "
+            "registered functions (hf-mixture functions lists them)",
+        )
+        return ""
+    try:
+        get_preprocess(name)
+    except KeyError as err:
+        problems.error((*path, "preprocess_fn"), f"{label}: preprocess_fn: {err.args[0]}")
+    return name
+
+
+def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kwargs: dict) -> None:
+    try:
+        accepted = get_preprocess(fn_name).accepted_kwargs() if fn_name else None
+    except KeyError:
+        return
+    for key in kwargs:
+        if accepted is not None and key not in accepted:
+            problems.error(
+                (*path, "process_fn_kwargs", key),
+                f"{label}: process_fn_kwargs: {fn_name} takes no {key!r}; "
+                f"it takes: {', '.join(accepted) or 'nothing'}",
+            )
+
+
+def _max_enc_images(problems: _Problems, path: tuple, label: str, raw) -> MaxEncImages | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"column", "value"} or not isinstance(raw["value"], int):
+        problems.error(
+            (*path, "max_enc_images"),
+            f"{label}: max_enc_images: expected {{column: <list column>, value: <int>}}, got {raw!r}",
+        )
+        return None
+    return MaxEncImages(column=str(raw["column"]), value=raw["value"])
+
+
+def _entry_files(
+    problems: _Problems, path: tuple, label: str, item: dict, storage: Storage, image_root
+) -> list[str]:
+    raw = item.get("json_path")
+    if not isinstance(raw, str) or not raw:
+        problems.error(
+            (*path, "json_path"),
+            f"{label}: json_path: required (a .parquet, .json, .jsonl or "
+            ".csv file or glob, local or s3://, https://, hf://)",
+        )
+        return []
+    try:
+        file_format(raw.split("?")[0].rstrip("*"))
+    except SourceError:
+        if not any(ch in raw for ch in "*?["):
+            problems.error(
+                (*path, "json_path"),
+                f"{label}: json_path: {raw!r} must end in .parquet, .json, .jsonl or .csv",
+            )
+            return []
+    try:
+        resolved = storage.resolve(raw)
+        files = storage.expand(resolved)
+        if not files or not storage.exists(files[0]):
+            shown = resolved if resolved == raw else f"{raw!r} (resolved to {resolved})"
+            problems.error(
+                (*path, "json_path"),
+                f"{label}: json_path: no file at {shown}; check the "
+                "path (relative paths are relative to the YAML file)",
+            )
+            return []
+    except (OSError, ValueError, ImportError) as err:
+        problems.error((*path, "json_path"), f"{label}: json_path: cannot list {raw!r}: {err}")
+        return []
+    return files
+
+
+def _check_columns(
+    problems: _Problems, path: tuple, label: str, storage: Storage, files: list[str], fields: dict
+) -> None:
+    try:
+        available = TableReader(storage, files).column_names()
+    except (SourceError, OSError) as err:
+        problems.error((*path, "json_path"), f"{label}: json_path: {err}")
+        return
+    columns = fields.get("columns")
+    if columns:
+        missing = [c for c in columns if c not in available]
+        if missing:
+            problems.error(
+                (*path, "columns"),
+                f"{label}: columns: {missing} not in {files[0]}; the file has: {', '.join(available)}",
+            )
+            return
+    loaded = list(columns) if columns else available
+    _check_filter_columns(problems, path, label, fields, loaded)
+    _check_needed_columns(problems, path, label, fields, loaded)
+
+
+def _check_filter_columns(problems: _Problems, path: tuple, label: str, fields: dict, loaded: list) -> None:
+    score = fields.get("score_column", "fltLaionAesthScore")
+    if fields.get("aes_cutoff") is not None and score not in loaded:
+        problems.error(
+            (*path, "aes_cutoff"),
+            f"{label}: aes_cutoff needs column {score!r}, which is not "
+            "loaded; add it to columns (or set score_column)",
+        )
+    if fields.get("min_size") is not None and not {"intHeight", "intWidth"} <= set(loaded):
+        problems.error(
+            (*path, "min_size"),
+            f"{label}: min_size needs columns 'intHeight' and 'intWidth', "
+            "which are not loaded; add them to columns",
+        )
+    enc = fields.get("max_enc_images")
+    if enc is not None and enc.column not in loaded:
+        problems.error(
+            (*path, "max_enc_images"), f"{label}: max_enc_images: column {enc.column!r} is not loaded"
+        )
+
+
+def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: dict, loaded: list) -> None:
+    try:
+        function = get_preprocess(fields["preprocess_fn"])
+    except KeyError:
+        return
+    needed = function.needs(fields.get("process_fn_kwargs") or {})
+    missing = [c for c in needed if c not in loaded]
+    if missing:
+        key = "columns" if fields.get("columns") else "json_path"
+        problems.error(
+            (*path, key),
+            f"{label}: {fields['preprocess_fn']} reads {missing}, which the entry "
+            f"does not load (loaded: {', '.join(loaded)})",
+        )
+
+
+def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryConfig]) -> dict[str, float]:
+    raw = data.get(key) or {}
+    if not isinstance(raw, dict):
+        problems.error((key,), f"{key}: expected a mapping from length_group to a number")
+        return {}
+    groups = {e.length_group for e in entries}
+    result = {}
+    for group, value in raw.items():
+        number = _number(problems, (key, group), value)
+        if number is not None and number < 0:
+            problems.error((key, group), f"{key}.{group}: must not be negative, got {number}")
+        if group not in groups and entries:
+            problems.warn((key, group), f"{key}.{group}: no entry has length_group {group!r}; it is unused")
+        result[str(group)] = number if number is not None else 0.0
+    return result

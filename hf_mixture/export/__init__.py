@@ -1,0 +1,1 @@
+"""Writing a built stage: the Hub folder layout, its README, the build report."""

@@ -1,0 +1,59 @@
+"""The build report: per entry, rows read, dropped by reason, added, written, and shares.
+
+Saved as `<out>/<stage>/build_report.json` (outside the `train-*` glob) and printed as a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from hf_mixture.stats import EntryStats
+
+REPORT_NAME = "build_report.json"
+
+
+def report_path(out_dir: str | Path, stage: str) -> Path:
+    """Where the report of `stage` is saved."""
+    return Path(out_dir) / stage / REPORT_NAME
+
+
+def write_report(out_dir: str | Path, stage: str, summary: dict, entries: Sequence[EntryStats]) -> Path:
+    """Save the report JSON; raises AssertionError-free ValueError if any entry does not balance."""
+    unbalanced = [e.name for e in entries if e.balance() != 0]
+    if unbalanced:
+        raise ValueError(f"row accounting does not add up for {unbalanced}: this is a bug, please report it")
+    path = report_path(out_dir, stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {**summary, "entries": [e.to_dict() for e in entries]}
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def load_report(out_dir: str | Path, stage: str) -> dict | None:
+    """A stage's saved report, or None."""
+    path = report_path(out_dir, stage)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def format_report(summary: dict, entries: Sequence[EntryStats]) -> str:
+    """A plain-text table of the report, one line per entry, then the drop reasons."""
+    header = (
+        f"{'entry':<28}{'read':>9}{'dropped':>9}{'sampled':>9}{'+dup':>7}{'+mix':>7}{'written':>9}"
+        f"{'expected':>10}{'realised':>10}"
+    )
+    lines = [f"stage {summary['stage']}: {summary['rows']} rows in {summary['num_shards']} shard(s)", header]
+    for e in entries:
+        lines.append(
+            f"{e.name[:27]:<28}{e.read:>9}{sum(e.dropped.values()):>9}{e.sampled:>9}"
+            f"{e.dup_added:>7}{e.mixing_added:>7}{e.written:>9}"
+            f"{e.expected_share:>10.1%}{e.realised_share:>10.1%}"
+        )
+    for e in entries:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(e.dropped.items()) if n)
+        if reasons:
+            lines.append(f"  {e.name}: {reasons}")
+        for description in e.filters:
+            lines.append(f"  {e.name}: filter {description}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Images: resolving references, reading them, checking and (optionally) resizing, embedding."""

@@ -1,0 +1,1 @@
+"""Mixing a stage's entries: probabilities from the YAML, `datasets.interleave_datasets` to apply them."""

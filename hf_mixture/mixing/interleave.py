@@ -1,0 +1,65 @@
+"""Interleave entry datasets into one stage with `datasets.interleave_datasets`."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+
+import datasets
+import pyarrow.compute as pc
+
+from hf_mixture.mixing.probabilities import entry_probabilities
+
+
+class EmptyEntryWarning(UserWarning):
+    """An entry kept no rows and is left out of the mixture."""
+
+
+def mix_entries(
+    parts: Sequence[datasets.Dataset],
+    names: Sequence[str],
+    groups: Sequence[str],
+    *,
+    weights: dict | None,
+    seed: int,
+    stopping_strategy: str,
+    num_samples: int | None = None,
+) -> tuple[datasets.Dataset | None, list[float]]:
+    """The interleaved stage and each entry's probability. Empty entries are left out (with a
+    warning) and get probability 0; `num_samples` keeps the first N rows of the mix."""
+    sizes = [len(part) for part in parts]
+    probabilities = entry_probabilities(groups, sizes, weights)
+    for name, size in zip(names, sizes):
+        if size == 0:
+            warnings.warn(
+                f"entry {name!r} has no rows after filters and sampling; left out of the mix",
+                EmptyEntryWarning,
+                stacklevel=2,
+            )
+    kept = [i for i, size in enumerate(sizes) if size]
+    if not kept:
+        return None, probabilities
+    if len(kept) == 1:
+        mixed = parts[kept[0]]
+    else:
+        mixed = datasets.interleave_datasets(
+            [parts[i] for i in kept],
+            probabilities=[probabilities[i] for i in kept],
+            seed=seed,
+            stopping_strategy=stopping_strategy,
+        )
+    if num_samples is not None and num_samples < len(mixed):
+        mixed = mixed.select(range(num_samples))
+    return mixed, probabilities
+
+
+def rows_per_entry(mixed: datasets.Dataset, batch_size: int = 1_000_000) -> Counter:
+    """How many rows of `mixed` come from each entry key (the part of `id` before the first '/')."""
+    counts: Counter = Counter()
+    for start in range(0, len(mixed), batch_size):
+        ids = mixed.select_columns(["id"]).with_format("arrow")[start : start + batch_size]["id"]
+        keys = pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0)
+        for item in pc.value_counts(keys).to_pylist():
+            counts[item["values"]] += item["counts"]
+    return counts

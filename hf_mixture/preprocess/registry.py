@@ -1,0 +1,88 @@
+"""The preprocess functions by name: LaViDa-O's names (typos included), or a user's `module:function`.
+
+A preprocess function turns one source row (a dict) into the task-specific part of a unified
+record (schema.md): `task`, `conversations`, and as needed `images`, `image_gen`, `image_gen_enc`
+(image references as strings), `pad_image_gen`, `do_not_mask_text`, `reweight`, `gen_score`,
+`hpsv2`. It is called as `fn(row, rng=..., **process_fn_kwargs)`, where `rng` is a numpy Generator
+seeded from the stage seed and the row, and raises `SkipRow(reason)` to drop a row on purpose.
+
+A function may also carry a batch form, `batch(table, **kwargs) -> pa.Table`, that builds the
+same fields for a whole Arrow table at once, plus an optional `_skip_reason` string column
+(non-null: drop that row, counted under that reason); it returns None to ask for the row form.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+RowFunction = Callable[..., dict]
+SKIP_REASON = "_skip_reason"
+
+
+@dataclass(frozen=True)
+class PreprocessFunction:
+    """A registered preprocess function and what it needs from a source row."""
+
+    name: str
+    row: RowFunction
+    needs: Callable[[dict], list[str]]
+    batch: Callable | None = None
+
+    def accepted_kwargs(self) -> list[str] | None:
+        """Keyword arguments the row function takes (None when it takes any `**kwargs`)."""
+        params = inspect.signature(self.row).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return None
+        return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "rng"]
+
+
+_REGISTRY: dict[str, PreprocessFunction] = {}
+
+
+def preprocess_fn(name: str, *, needs: Iterable[str] | Callable[[dict], list[str]] = (), batch=None):
+    """Register the decorated row function under `name`; `needs` lists the source columns it reads
+    (or computes them from the entry's `process_fn_kwargs`)."""
+
+    def register(fn: RowFunction) -> RowFunction:
+        needs_fn = needs if callable(needs) else (lambda _kwargs, fixed=tuple(needs): list(fixed))
+        _REGISTRY[name] = PreprocessFunction(name, fn, needs_fn, batch)
+        return fn
+
+    return register
+
+
+def known_names() -> list[str]:
+    """Every registered name, sorted."""
+    _load_builtin_modules()
+    return sorted(_REGISTRY)
+
+
+def get_preprocess(name: str) -> PreprocessFunction:
+    """The function registered as `name`, or imported from `module:function` (that runs the
+    module's code: only name modules you trust). KeyError lists the known names."""
+    _load_builtin_modules()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        return _import_user_function(name)
+    raise KeyError(
+        f"unknown preprocess_fn {name!r}; known: {', '.join(known_names())} (or 'module:function')"
+    )
+
+
+def _import_user_function(spec: str) -> PreprocessFunction:
+    module_name, _, attr = spec.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise KeyError(
+            f"preprocess_fn {spec!r}: cannot import {attr!r} from {module_name!r} ({err})"
+        ) from err
+    return PreprocessFunction(spec, fn, lambda _kwargs: [], getattr(fn, "batch", None))
+
+
+def _load_builtin_modules() -> None:
+    from hf_mixture.preprocess import editing, text_to_image, understanding  # noqa: F401

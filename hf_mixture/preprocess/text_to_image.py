@@ -1,0 +1,107 @@
+"""Text-to-image preprocess functions (LaViDa-O `text_image.py`)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hf_mixture.preprocess.common import join_prefix, optional_score, required_text, turns
+from hf_mixture.preprocess.registry import SKIP_REASON, preprocess_fn
+from hf_mixture.schema import MICRO_CONDITIONS, TURN_TYPE
+
+T2I_PROMPT = "Generate an image with the caption: {caption} " + MICRO_CONDITIONS
+T2I_ANSWER = "Sure <image_gen>"
+SCORE_COLUMN = "fltLaionAesthScore"
+
+
+def _t2i_needs(kwargs: dict) -> list[str]:
+    captions = kwargs.get("random_caption_keys") or [kwargs.get("caption_key", "caption")]
+    return ["s3_path", *captions]
+
+
+def t2i_s3_batch(
+    table: pa.Table,
+    *,
+    caption_key: str = "caption",
+    s3_prefix: str | None = None,
+    random_caption_keys=None,
+    **_ignored,
+) -> pa.Table | None:
+    """The batch form of `preproces_text_to_image_generation_s3` (None: use the row form)."""
+    if random_caption_keys or s3_prefix:
+        return None
+    caption = table[caption_key].cast(pa.string())
+    path = table["s3_path"].cast(pa.string())
+    before, _, after = T2I_PROMPT.partition("{caption}")
+    human = pc.binary_join_element_wise(before, caption, after, "")
+    conversations = _two_turn_lists(human, pa.array([T2I_ANSWER] * len(table), pa.string()))
+    columns = {
+        "task": pa.array(["t2i"] * len(table), pa.string()),
+        "conversations": conversations,
+        "image_gen": _singleton_lists(path),
+        SKIP_REASON: _missing_reasons({caption_key: caption, "s3_path": path}),
+    }
+    for name, column in (("gen_score", SCORE_COLUMN), ("hpsv2", "hpsv2")):
+        if column in table.column_names:
+            values = table[column].cast(pa.float32())
+            columns[name] = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float32()), values)
+    return pa.table(columns)
+
+
+@preprocess_fn("preproces_text_to_image_generation_s3", needs=_t2i_needs, batch=t2i_s3_batch)
+def text_to_image_s3(
+    row: dict,
+    *,
+    rng,
+    caption_key: str = "caption",
+    random_caption_keys=None,
+    random_truncate: bool = True,
+    no_drop_keys=None,
+    s3_prefix: str | None = None,
+) -> dict:
+    """A caption and an image to generate. `random_truncate` and `no_drop_keys` are training-time
+    options, accepted and left to the trainer: the stored caption is the whole caption."""
+    if random_caption_keys:
+        caption_key = random_caption_keys[int(rng.integers(len(random_caption_keys)))]
+    caption = required_text(row, caption_key)
+    return {
+        "task": "t2i",
+        "conversations": turns(T2I_PROMPT.format(caption=caption), T2I_ANSWER),
+        "image_gen": [join_prefix(s3_prefix, required_text(row, "s3_path"))],
+        "gen_score": optional_score(row, SCORE_COLUMN),
+        "hpsv2": optional_score(row, "hpsv2"),
+    }
+
+
+def _missing_reasons(columns: dict[str, pa.Array]) -> pa.Array:
+    """Per row, `preprocess:missing_<name>` for the first null or blank column, else null."""
+    reasons = pa.nulls(len(next(iter(columns.values()))), pa.string())
+    for name, values in reversed(columns.items()):
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+        reasons = pc.if_else(blank, pa.scalar(f"preprocess:missing_{name}"), reasons)
+    return reasons
+
+
+def _two_turn_lists(human: pa.Array, gpt: pa.Array) -> pa.Array:
+    """list<struct<from,value>> of [human, gpt] per row, built without Python loops."""
+    n = len(human)
+    values = pa.chunked_array([human, gpt]).combine_chunks() if n else pa.array([], pa.string())
+    interleaved = values.take(_interleave_index(n))
+    roles = pa.array(["human", "gpt"] * n, pa.string())
+    structs = pa.StructArray.from_arrays([roles, interleaved], fields=list(TURN_TYPE))
+    return pa.ListArray.from_arrays(pa.array(range(0, 2 * n + 1, 2), pa.int32()), structs)
+
+
+def _interleave_index(n: int) -> pa.Array:
+    import numpy as np
+
+    index = np.empty(2 * n, dtype=np.int64)
+    index[0::2] = np.arange(n)
+    index[1::2] = np.arange(n) + n
+    return pa.array(index)
+
+
+def _singleton_lists(values: pa.Array) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pa.ListArray.from_arrays(pa.array(range(len(values) + 1), pa.int32()), values)

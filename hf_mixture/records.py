@@ -1,0 +1,139 @@
+"""Unified records as Arrow tables: built from preprocess output, normalised, checked.
+
+The invariants of schema.md are checked for a whole table at once: token counts come from
+`pyarrow.compute` over the flattened turns, never from a Python loop over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hf_mixture.schema import (
+    IMAGE_GEN_ENC_TOKEN,
+    IMAGE_GEN_TOKEN,
+    IMAGE_TOKEN,
+    RECORD_DEFAULTS,
+    REFERENCE_SCHEMA,
+    TASKS,
+)
+
+
+def records_to_table(records: Sequence[dict]) -> pa.Table:
+    """A REFERENCE_SCHEMA table from record dicts; absent optional fields take their defaults."""
+    columns = {}
+    for field in REFERENCE_SCHEMA:
+        default = RECORD_DEFAULTS.get(field.name)
+        values = [r.get(field.name, default) for r in records]
+        columns[field.name] = pa.array(values, type=field.type)
+    return pa.table(columns, schema=REFERENCE_SCHEMA)
+
+
+def conform(partial: pa.Table, n_rows: int) -> pa.Table:
+    """`partial` (some REFERENCE_SCHEMA columns) completed with defaults, cast, in schema order."""
+    columns = {}
+    for field in REFERENCE_SCHEMA:
+        if field.name in partial.column_names:
+            columns[field.name] = partial[field.name].cast(field.type)
+        else:
+            default = RECORD_DEFAULTS.get(field.name)
+            columns[field.name] = pa.array([default] * n_rows, type=field.type)
+    return pa.table(columns, schema=REFERENCE_SCHEMA)
+
+
+def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.ndarray:
+    """Per row, how often `token` occurs over all turns."""
+    conversations = _combined(conversations)
+    values = pc.struct_field(pc.list_flatten(conversations), "value")
+    per_turn = pc.fill_null(pc.count_substring(values, token), 0).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
+    return np.bincount(parents, weights=per_turn, minlength=len(conversations)).astype(np.int64)
+
+
+def prepend_missing_image_tokens(table: pa.Table) -> pa.Table:
+    """LaViDa-O's fix, at build time: a row with images and no `<image>` token anywhere gets
+    `<image>\\n` in front of its first turn."""
+    n_images = _list_lengths(table["images"])
+    needs = (n_images > 0) & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
+    if not needs.any():
+        return table
+    conversations = table["conversations"].to_pylist()
+    for row in np.flatnonzero(needs):
+        turns = conversations[row]
+        if turns:
+            turns[0] = {**turns[0], "value": f"{IMAGE_TOKEN}\n{turns[0]['value'] or ''}"}
+    column = pa.array(conversations, type=REFERENCE_SCHEMA.field("conversations").type)
+    return table.set_column(table.schema.get_field_index("conversations"), "conversations", column)
+
+
+def invariant_reasons(table: pa.Table) -> np.ndarray:
+    """Per row, the reason code of the first broken invariant (schema.md), or None."""
+    conversations = _combined(table["conversations"])
+    reasons = np.full(len(table), None, dtype=object)
+    checks = [
+        ("invariant:no_turns", _list_lengths(conversations) == 0),
+        ("invariant:turns_not_alternating", _bad_roles(conversations)),
+        ("invariant:empty_turn", _has_empty_turn(conversations)),
+        (
+            "invariant:image_token_count",
+            token_counts(conversations, IMAGE_TOKEN) != _list_lengths(table["images"]),
+        ),
+        (
+            "invariant:image_gen_token_count",
+            token_counts(conversations, IMAGE_GEN_TOKEN) != _list_lengths(table["image_gen"]),
+        ),
+        (
+            "invariant:image_gen_enc_token_count",
+            token_counts(conversations, IMAGE_GEN_ENC_TOKEN) != _list_lengths(table["image_gen_enc"]),
+        ),
+        ("invariant:image_gen_enc_index", _bad_enc_index(table)),
+        (
+            "invariant:unknown_task",
+            ~pc.fill_null(pc.is_in(table["task"], pa.array(TASKS)), False).to_numpy(zero_copy_only=False),
+        ),
+    ]
+    for reason, broken in reversed(checks):
+        reasons[broken] = reason
+    return reasons
+
+
+def _combined(array):
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _list_lengths(array) -> np.ndarray:
+    return pc.fill_null(pc.list_value_length(_combined(array)), 0).to_numpy(zero_copy_only=False)
+
+
+def _per_row_any(conversations: pa.Array, per_turn_flags: np.ndarray) -> np.ndarray:
+    parents = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
+    hits = np.bincount(parents, weights=per_turn_flags.astype(np.int64), minlength=len(conversations))
+    return hits > 0
+
+
+def _bad_roles(conversations: pa.Array) -> np.ndarray:
+    flat = pc.list_flatten(conversations)
+    roles = pc.struct_field(flat, "from").to_numpy(zero_copy_only=False)
+    offsets = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
+    starts = _combined(conversations).offsets.to_numpy()[:-1] - _combined(conversations).offset
+    position = np.arange(len(roles)) - starts[offsets] if len(roles) else np.array([], dtype=np.int64)
+    expected = np.where(position % 2 == 0, "human", "gpt")
+    return _per_row_any(conversations, roles != expected)
+
+
+def _has_empty_turn(conversations: pa.Array) -> np.ndarray:
+    values = pc.struct_field(pc.list_flatten(conversations), "value")
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+    return _per_row_any(conversations, blank.to_numpy(zero_copy_only=False))
+
+
+def _bad_enc_index(table: pa.Table) -> np.ndarray:
+    enc = _combined(table["image_gen_enc"])
+    flat = pc.list_flatten(enc).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(enc).to_numpy(zero_copy_only=False)
+    n_images = _list_lengths(table["images"])
+    bad = (flat < 0) | (flat >= n_images[parents]) if len(flat) else np.zeros(0, dtype=bool)
+    return _per_row_any(enc, bad)

@@ -1,0 +1,1 @@
+"""Reading the files a YAML entry's `json_path` names, as Arrow tables."""

@@ -1,0 +1,52 @@
+"""Python rows (dicts from JSON) to Arrow tables and back, tolerant of mixed value types.
+
+A column whose values Arrow cannot hold in one type (an `image` that is a string in one row and a
+list in the next) is stored as JSON text and marked, so that `table_rows` gives the values back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+_JSON_MARK = {b"hf_mixture.json": b"1"}
+
+
+def rows_to_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> pa.Table:
+    """An Arrow table with one column per name in `columns` (default: every key seen, in order)."""
+    names = list(columns) if columns is not None else _keys_in_order(rows)
+    fields, arrays = [], []
+    for name in names:
+        values = [row.get(name) for row in rows]
+        array, metadata = _column_array(values)
+        fields.append(pa.field(name, array.type, metadata=metadata))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def table_rows(table: pa.Table) -> list[dict]:
+    """The rows of `table` as dicts, with JSON-marked columns decoded."""
+    rows = table.to_pylist()
+    marked = [f.name for f in table.schema if f.metadata and f.metadata.get(b"hf_mixture.json")]
+    for row in rows:
+        for name in marked:
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+    return rows
+
+
+def _keys_in_order(rows: Sequence[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def _column_array(values: list) -> tuple[pa.Array, dict | None]:
+    try:
+        return pa.array(values), None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        encoded = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+        return pa.array(encoded, type=pa.string()), _JSON_MARK

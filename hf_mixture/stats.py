@@ -1,0 +1,38 @@
+"""Per-entry accounting: rows read, dropped by reason, added, written. The numbers must add up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class EntryStats:
+    """What happened to one YAML entry's rows, from source to stage."""
+
+    index: int
+    name: str
+    key: str
+    length_group: str
+    preprocess_fn: str
+    sampling_strategy: str
+    filters: list[str] = field(default_factory=list)
+    read: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    sampled: int = 0
+    dup_added: int = 0
+    rows: int = 0
+    mixing_added: int = 0
+    written: int = 0
+    expected_share: float = 0.0
+    realised_share: float = 0.0
+
+    def balance(self) -> int:
+        """read + added - written - dropped: zero when every row is accounted for."""
+        return self.read + self.dup_added + self.mixing_added - self.written - sum(self.dropped.values())
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict, drop reasons sorted."""
+        data = asdict(self)
+        data["dropped"] = dict(sorted(self.dropped.items()))
+        return data
