@@ -34,5 +34,5 @@ class EntryStats:
     def to_dict(self) -> dict:
         """A JSON-ready dict, drop reasons sorted."""
         data = asdict(self)
-        data["dropped"] = dict(sorted(self.dropped.items()))
+        data["dropped"] = {reason: n for reason, n in sorted(self.dropped.items()) if n}
         return data

@@ -1,0 +1,80 @@
+"""Tiny real inputs for tests: images, parquet/JSON files and stage YAML files."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from PIL import Image
+
+
+def jpeg_bytes(size: tuple[int, int] = (32, 24), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small JPEG of one colour."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def write_image(path: Path, size: tuple[int, int] = (32, 24), color=(200, 30, 30)) -> Path:
+    """Write a small JPEG at `path` (folders created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jpeg_bytes(size, color))
+    return path
+
+
+def write_parquet(path: Path, columns: dict) -> Path:
+    """Write `columns` (name -> list) as a parquet file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def write_json(path: Path, records: list, *, lines: bool = False) -> Path:
+    """Write records as a JSON array, or as JSON lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(json.dumps(r) for r in records) if lines else json.dumps(records)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_stage(path: Path, entries: list[dict], **top) -> Path:
+    """Write a stage YAML file with `datasets: entries` and other top-level keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"datasets": entries, **top}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def t2i_table(tmp_path: Path, n: int, *, scores=None, sizes=None, name: str = "t2i") -> Path:
+    """A t2i parquet of `n` rows with real images under tmp_path/images/<name>/ and the
+    LaViDa-O guide's columns; `scores`/`sizes` override fltLaionAesthScore and (h, w)."""
+    paths = [
+        str(write_image(tmp_path / "images" / name / f"{i:03d}.jpg", color=(i * 9 % 255, 60, 90)))
+        for i in range(n)
+    ]
+    scores = scores if scores is not None else [6.0] * n
+    sizes = sizes if sizes is not None else [(1024, 1024)] * n
+    return write_parquet(
+        tmp_path / f"{name}.parquet",
+        {
+            "s3_path": paths,
+            "caption": [f"caption {name} {i}" for i in range(n)],
+            "fltLaionAesthScore": scores,
+            "intHeight": [h for h, _ in sizes],
+            "intWidth": [w for _, w in sizes],
+        },
+    )
+
+
+def t2i_entry(json_path, name: str = "t2i", **keys) -> dict:
+    """A LaViDa-O t2i entry for `json_path`."""
+    return {
+        "name": name,
+        "json_path": str(json_path),
+        "sampling_strategy": "all",
+        "preprocess_fn": "preproces_text_to_image_generation_s3",
+        **keys,
+    }
