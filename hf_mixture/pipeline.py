@@ -3,13 +3,19 @@
 The order is LaViDa-O's (filters first, then the strategy; percents of the filtered length), with
 the image stage after sampling so only kept rows are fetched, and `dup:K` last so each image is
 fetched once. Every row that does not reach the output is counted in `EntryStats.dropped`.
+
+Everything before the image stage runs on whole Arrow batches (pyarrow.compute, numpy index
+arrays); per-row Python runs only for preprocess functions without a batch form. The image stage
+takes `MEDIA_CHUNK_ROWS` rows at a time, so the image bytes held at once are bounded.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 import pyarrow as pa
@@ -25,8 +31,9 @@ from hf_mixture.filters import (
     max_enc_images_filter,
     min_size_filter,
 )
-from hf_mixture.media.embed import embed_images
+from hf_mixture.media.embed import decode_pool, default_decode_processes, embed_images
 from hf_mixture.media.fetch import ImageFetcher
+from hf_mixture.media.images import DEFAULT_CHECK
 from hf_mixture.preprocess.registry import SKIP_REASON, get_preprocess
 from hf_mixture.records import (
     conform,
@@ -34,9 +41,12 @@ from hf_mixture.records import (
     prepend_missing_image_tokens,
     records_to_table,
 )
-from hf_mixture.sampling import Selection
+from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.sources.rows import table_rows
 from hf_mixture.stats import EntryStats
+
+MEDIA_CHUNK_ROWS = 256
+TableSource = Callable[[Sequence[str] | None], Iterable[pa.Table]]
 
 
 def entry_filters(entry: EntryConfig, loaded_columns: Iterable[str]) -> list[RowFilter]:
@@ -53,6 +63,42 @@ def entry_filters(entry: EntryConfig, loaded_columns: Iterable[str]) -> list[Row
     if entry.max_enc_images is not None:
         filters.append(max_enc_images_filter(entry.max_enc_images.column, entry.max_enc_images.value))
     return filters
+
+
+def needs_count(entry: EntryConfig) -> bool:
+    """Whether the entry's strategy needs the filtered row count before the first row is kept
+    (`end`, `random`, any percent)."""
+    strategy = entry.sampling
+    return strategy.kind in ("end", "random") or strategy.percent is not None
+
+
+def filtered_row_count(
+    filters: Sequence[RowFilter], source_tables: TableSource, metadata_row_count: Callable[[], int | None]
+) -> int:
+    """Rows passing `filters`: from the source's metadata when there are none (parquet footers),
+    else one pass reading only the filter columns."""
+    if not filters:
+        known = metadata_row_count()
+        if known is not None:
+            return known
+    needed = sorted({c for f in filters for c in f.columns}) or None
+    ignored: Counter = Counter()
+    return sum(int(np.count_nonzero(apply_filters(t, filters, ignored))) for t in source_tables(needed))
+
+
+def entry_selection(
+    entry: EntryConfig,
+    settings: StageSettings,
+    filters: Sequence[RowFilter],
+    source_tables: TableSource,
+    metadata_row_count: Callable[[], int | None],
+) -> Selection:
+    """The filtered positions `entry`'s sampling strategy keeps (counting rows only when needed)."""
+    seed = entry_seed(settings.seed, entry.name)
+    if not needs_count(entry):
+        return plan_selection(entry.sampling, 2**62, seed)
+    n_rows = filtered_row_count(filters, source_tables, metadata_row_count)
+    return plan_selection(entry.sampling, n_rows, seed)
 
 
 class _RowRandom:
@@ -77,6 +123,11 @@ class EntryPipeline:
         filters: from `entry_filters`.
         selection: the filtered positions the sampling strategy keeps.
         stats: where every count goes.
+        embed_media: False skips the image stage: rows keep image *references* (REFERENCE_SCHEMA)
+            and no image is read or checked (for measuring or planning the metadata path).
+        decode_processes: processes that check and resize images (default: the usable CPUs;
+            1: in the reading threads).
+        image_check: how images are checked (`full`, `draft`, `header`; see media/images.py).
     """
 
     def __init__(
@@ -87,56 +138,91 @@ class EntryPipeline:
         filters: list[RowFilter],
         selection: Selection,
         stats: EntryStats,
+        *,
+        embed_media: bool = True,
+        decode_processes: int | None = None,
+        image_check: str = DEFAULT_CHECK,
     ):
         self.entry, self.settings, self.fetcher = entry, settings, fetcher
         self.filters, self.selection, self.stats = filters, selection, stats
+        self.embed_media, self.image_check = embed_media, image_check
+        self.decode_processes = default_decode_processes() if decode_processes is None else decode_processes
         self.function = get_preprocess(entry.preprocess_fn)
+        # process_fn_kwargs plus the stage options the function declares (e.g. box_format)
+        self.kwargs = {**entry.process_fn_kwargs, **self.function.stage_kwargs(settings)}
         self._name_seed = zlib.crc32(entry.name.encode("utf-8"))
 
     def run(self, tables: Iterable[pa.Table]) -> Iterator[pa.Table]:
-        """Unified tables (FEATURES schema), one per input table that keeps any row."""
+        """Unified tables (FEATURES schema; REFERENCE_SCHEMA without `embed_media`), in source
+        order; empty results are not yielded."""
         position = filtered = 0
-        with ThreadPoolExecutor(max_workers=self.settings.image_workers) as executor:
+        executor = (
+            ThreadPoolExecutor(max_workers=self.settings.image_workers) if self.embed_media else nullcontext()
+        )
+        with executor:
             for table in tables:
                 self.stats.read += len(table)
-                kept, passing = self._select(table, filtered)
+                kept, passing = self.select(table, filtered)
                 filtered += passing
-                rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
                 positions = position + kept
                 position += len(table)
-                if len(rows):
-                    out = self._process(rows, positions, executor)
+                if not len(kept):
+                    continue
+                rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
+                for out in self._process(rows, positions, executor):
                     if len(out):
                         yield out
 
-    def _select(self, table: pa.Table, filtered_before: int) -> tuple[np.ndarray, int]:
-        """Row indices of `table` kept by filters and sampling, and how many passed the filters."""
-        passing = np.flatnonzero(apply_filters(table, self.filters, self.stats.dropped))
+    def select(self, table: pa.Table, filtered_before: int) -> tuple[np.ndarray, int]:
+        """Row indices of `table` kept by filters and sampling, and how many passed the filters
+        (`filtered_before`: rows of the earlier tables that passed)."""
+        mask = apply_filters(table, self.filters, self.stats.dropped) if self.filters else None
+        passing = np.flatnonzero(mask) if mask is not None else np.arange(len(table), dtype=np.int64)
         chosen = passing[self.selection.pick(filtered_before, len(passing))]
         self.stats.dropped["sampling:not_selected"] += len(passing) - len(chosen)
         self.stats.sampled += len(chosen)
         return chosen, len(passing)
 
-    def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> pa.Table:
-        records, reasons = self._records(rows, positions)
-        records, _ = self._drop(records, reasons)
-        records = prepend_missing_image_tokens(records)
-        records, _ = self._drop(records, invariant_reasons(records))
-        embedded, media_reasons = embed_images(
-            records, self.fetcher, short_side=self.settings.resolution, executor=executor
-        )
-        embedded, _ = self._drop(embedded, media_reasons)
-        return self._duplicate(embedded)
+    def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> Iterator[pa.Table]:
+        records = self.records(rows, positions)
+        if not self.embed_media:
+            yield self._duplicate(records)
+            return
+        decoder = decode_pool(self.decode_processes)
+        for start in range(0, len(records), MEDIA_CHUNK_ROWS):
+            yield self.media(records.slice(start, MEDIA_CHUNK_ROWS), executor, decoder)
 
-    def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, np.ndarray]:
-        kwargs = self.entry.process_fn_kwargs
-        partial = self.function.batch(rows, **kwargs) if self.function.batch else None
+    # `select`, `records` and `media` are also the seams of engines that run the steps apart
+    # (hf_mixture/engines/ray_engine.py), so both engines share one implementation of each.
+    def records(self, rows: pa.Table, positions: np.ndarray) -> pa.Table:
+        """Selected `rows` (source `positions`) as checked unified records with image references:
+        preprocess, missing `<image>` tokens, invariants; every drop counted."""
+        records, reasons = self._records(rows, positions)
+        records = self._drop(records, reasons)
+        records = prepend_missing_image_tokens(records)
+        return self._drop(records, invariant_reasons(records))
+
+    def media(self, records: pa.Table, executor, decoder) -> pa.Table:
+        """One chunk of `records` with its images embedded (rows whose images fail are dropped and
+        counted), then its `dup:K` copies."""
+        embedded, media_reasons = embed_images(
+            records,
+            self.fetcher,
+            short_side=self.settings.resolution,
+            executor=executor,
+            decoder=decoder,
+            check=self.image_check,
+        )
+        return self._duplicate(self._drop(embedded, media_reasons))
+
+    def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.Array | np.ndarray]:
+        try:
+            partial = self.function.batch(rows, **self.kwargs) if self.function.batch else None
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. non-UTF-8 bytes: the row form decodes leniently
+            partial = None
         if partial is not None:
-            reasons = (
-                partial[SKIP_REASON].to_numpy(zero_copy_only=False)
-                if SKIP_REASON in partial.column_names
-                else np.full(len(rows), None, dtype=object)
-            )
+            has_reasons = SKIP_REASON in partial.column_names
+            reasons = partial[SKIP_REASON] if has_reasons else pa.nulls(len(rows), pa.string())
             records = conform(partial, len(rows))
         else:
             records, reasons = self._row_records(rows, positions)
@@ -151,7 +237,7 @@ class EntryPipeline:
                     self.function.row(
                         row,
                         rng=_RowRandom([seed, self._name_seed, int(position)]),
-                        **self.entry.process_fn_kwargs,
+                        **self.kwargs,
                     )
                 )
             except SkipRow as skip:
@@ -164,21 +250,24 @@ class EntryPipeline:
         ids = pc.binary_join_element_wise(f"{self.entry.key}/", pa.array(positions).cast(pa.string()), "")
         common = {
             "id": ids,
-            "source": pa.array([self.entry.name] * n, pa.string()),
-            "length_group": pa.array([self.entry.length_group] * n, pa.string()),
-            "license": pa.array([self.entry.license or self.settings.license] * n, pa.string()),
+            "source": pa.repeat(pa.scalar(self.entry.name, pa.string()), n),
+            "length_group": pa.repeat(pa.scalar(self.entry.length_group, pa.string()), n),
+            "license": pa.repeat(pa.scalar(self.entry.license or self.settings.license, pa.string()), n),
         }
         for name, column in common.items():
             records = records.set_column(records.schema.get_field_index(name), name, column)
         return records
 
-    def _drop(self, table: pa.Table, reasons: np.ndarray) -> tuple[pa.Table, int]:
-        bad = np.array([r is not None for r in reasons], dtype=bool)
-        if not bad.any():
-            return table, 0
-        for reason in reasons[bad]:
-            self.stats.dropped[reason] += 1
-        return table.filter(pa.array(~bad)), int(bad.sum())
+    def _drop(self, table: pa.Table, reasons: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Table:
+        """`table` without the rows that have a reason (non-null), each counted under its reason."""
+        if isinstance(reasons, np.ndarray):
+            reasons = pa.array(reasons, type=pa.string(), from_pandas=True)
+        if reasons.null_count == len(reasons):
+            return table
+        bad = pc.is_valid(reasons)
+        for item in pc.value_counts(reasons.filter(bad)).to_pylist():
+            self.stats.dropped[item["values"]] += item["counts"]
+        return table.filter(pc.invert(bad))
 
     def _duplicate(self, table: pa.Table) -> pa.Table:
         copies = self.entry.sampling.dup_factor
@@ -187,6 +276,7 @@ class EntryPipeline:
             return table
         self.stats.dup_added += len(table) * (copies - 1)
         repeated = table.take(pa.array(np.repeat(np.arange(len(table)), copies)))
-        suffix = pa.array(np.tile([f"#{k}" for k in range(copies)], len(table)), pa.string())
+        suffixes = pa.array([f"#{k}" for k in range(copies)], pa.string())
+        suffix = suffixes.take(pa.array(np.tile(np.arange(copies), len(table))))
         ids = pc.binary_join_element_wise(repeated["id"], suffix, "")
         return repeated.set_column(repeated.schema.get_field_index("id"), "id", ids)

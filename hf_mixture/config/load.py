@@ -21,9 +21,10 @@ from hf_mixture.config.model import (
 from hf_mixture.config.sampling_strategy import parse_sampling_strategy
 from hf_mixture.config.yaml_source import YamlDocument, read_yaml
 from hf_mixture.errors import ConfigError, SourceError
-from hf_mixture.preprocess.registry import get_preprocess
-from hf_mixture.sources.tables import TableReader, file_format
-from hf_mixture.storage import Storage, mappings_from
+from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
+from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
+from hf_mixture.sources.tables import TableReader
+from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from
 
 TOP_KEYS = ("datasets", "weights", "batch_sizes", "stage")
 ENTRY_KEYS = (
@@ -40,6 +41,8 @@ ENTRY_KEYS = (
     "image_root",
     "license",
     "score_column",
+    "builder",
+    "builder_options",
 )
 STAGE_KEYS = (
     "name",
@@ -53,6 +56,10 @@ STAGE_KEYS = (
     "allowed_schemes",
     "image_workers",
     "license",
+    "http_timeout",
+    "http_retries",
+    "media_budget_seconds",
+    "box_format",
 )
 
 
@@ -83,7 +90,8 @@ def load_stage_config(
     path: str | Path, *, strict: bool = False, overrides: Mapping | None = None, check_files: bool = True
 ) -> StageConfig:
     """Read and check `path`. `overrides` replace `stage:` keys (e.g. from the command line);
-    `strict` turns warnings into errors; `check_files` looks for files and columns."""
+    `strict` turns warnings into errors; `check_files` looks for files and columns (without it
+    nothing is read: paths are resolved, not listed, so remote configs validate offline)."""
     document = read_yaml(path)
     problems = _Problems(document)
     data = document.data
@@ -128,12 +136,13 @@ def _check_unknown(problems: _Problems, mapping: dict, allowed, key_path: tuple,
             problems.error((*key_path, key), f"{_name(key_path)}unknown {what} {key!r}{hint}")
 
 
-def _name(key_path: tuple) -> str:
-    return (
-        ""
-        if not key_path
-        else ".".join(str(k) if not isinstance(k, int) else f"[{k}]" for k in key_path) + ": "
-    )
+def _name(key_path: tuple, label: str | None = None) -> str:
+    """The prefix a message about `key_path` starts with: `stage.seed: ` or, inside an entry,
+    `datasets[0] (name): min_size: `."""
+    if label:
+        return f"{label}: {'.'.join(str(k) for k in key_path[2:])}: "
+    text = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key_path).lstrip(".")
+    return f"{text}: " if text else ""
 
 
 def _check_duplicates(problems: _Problems) -> None:
@@ -157,6 +166,9 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:
         kwargs["seed"] = _int(problems, ("stage", "seed"), raw["seed"])
+    kwargs.update(_http_settings(problems, raw))
+    if raw.get("box_format") is not None:
+        kwargs["box_format"] = _box_format(problems, raw["box_format"])
     strategy = raw.get("stopping_strategy")
     if strategy is not None and strategy not in STOPPING_STRATEGIES:
         problems.error(
@@ -167,10 +179,37 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     kwargs["path_mappings"] = mappings_from(_mapping(problems, raw, "path_mappings"), yaml_path.parent)
     kwargs["storage_options"] = _mapping(problems, raw, "storage_options")
     if raw.get("allowed_schemes") is not None:
-        kwargs["allowed_schemes"] = tuple(str(s) for s in raw["allowed_schemes"])
+        kwargs["allowed_schemes"] = _schemes(problems, raw["allowed_schemes"])
     if raw.get("license") is not None:
         kwargs["license"] = str(raw["license"])
     return StageSettings(**kwargs)
+
+
+def _http_settings(problems: _Problems, raw: dict) -> dict:
+    """`http_timeout` and `media_budget_seconds` (seconds, > 0) and `http_retries` (>= 0)."""
+    found = {}
+    for key in ("http_timeout", "media_budget_seconds"):
+        if raw.get(key) is not None:
+            number = _number(problems, ("stage", key), raw[key])
+            if number is not None and number <= 0:
+                problems.error(("stage", key), f"stage.{key}: must be seconds above 0, got {number}")
+            found[key] = number
+    if raw.get("http_retries") is not None:
+        retries = _int(problems, ("stage", "http_retries"), raw["http_retries"])
+        if retries is not None and retries < 0:
+            problems.error(("stage", "http_retries"), f"stage.http_retries: must be 0 or more, got {retries}")
+        found["http_retries"] = retries
+    return found
+
+
+def _schemes(problems: _Problems, value) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
+        problems.error(
+            ("stage", "allowed_schemes"),
+            f"stage.allowed_schemes: expected a list of URI schemes such as [file, s3, https], got {value!r}",
+        )
+        return DEFAULT_SCHEMES
+    return tuple(s.lower() for s in value)
 
 
 def _mapping(problems: _Problems, raw: dict, key: str) -> dict:
@@ -181,9 +220,9 @@ def _mapping(problems: _Problems, raw: dict, key: str) -> dict:
     return value
 
 
-def _int(problems: _Problems, key_path: tuple, value) -> int | None:
+def _int(problems: _Problems, key_path: tuple, value, label: str | None = None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.error(key_path, f"{_name(key_path)}expected a whole number, got {value!r}")
+        problems.error(key_path, f"{_name(key_path, label)}expected a whole number, got {value!r}")
         return None
     return value
 
@@ -195,9 +234,9 @@ def _positive_int(problems: _Problems, key_path: tuple, value) -> int | None:
     return number
 
 
-def _number(problems: _Problems, key_path: tuple, value) -> float | None:
+def _number(problems: _Problems, key_path: tuple, value, label: str | None = None) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.error(key_path, f"{_name(key_path)}expected a number, got {value!r}")
+        problems.error(key_path, f"{_name(key_path, label)}expected a number, got {value!r}")
         return None
     return float(value)
 
@@ -237,7 +276,7 @@ def _entry(problems: _Problems, index: int, item, storage: Storage, check_files:
             hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(ENTRY_KEYS)}"
             problems.error((*path, key), f"{label}: unknown key {key!r}; {hint}")
     fields = _entry_fields(problems, path, label, item)
-    files = _entry_files(problems, path, label, item, storage, fields.get("image_root"))
+    files = _entry_files(problems, path, label, item, storage, check_files)
     if files and check_files:
         _check_columns(problems, path, label, storage, files, fields)
     if len(problems.errors) > before:
@@ -259,6 +298,7 @@ def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict) -> d
     except ValueError as err:
         problems.error((*path, "sampling_strategy"), f"{label}: sampling_strategy: {err}")
     fields["preprocess_fn"] = _entry_preprocess(problems, path, label, item)
+    fields.update(_entry_builder(problems, path, label, item))
     kwargs = item.get("process_fn_kwargs") or {}
     if not isinstance(kwargs, dict):
         problems.error((*path, "process_fn_kwargs"), f"{label}: process_fn_kwargs: expected a mapping")
@@ -269,13 +309,15 @@ def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict) -> d
     if columns is not None and (
         not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
     ):
-        problems.error((*path, "columns"), f"{label}: columns: expected a list of column names")
+        problems.error(
+            (*path, "columns"), f"{label}: columns: expected a list of column names, got {columns!r}"
+        )
         columns = None
     fields["columns"] = tuple(columns) if columns is not None else None
     if item.get("aes_cutoff") is not None:
-        fields["aes_cutoff"] = _number(problems, (*path, "aes_cutoff"), item["aes_cutoff"])
+        fields["aes_cutoff"] = _number(problems, (*path, "aes_cutoff"), item["aes_cutoff"], label)
     if item.get("min_size") is not None:
-        fields["min_size"] = _int(problems, (*path, "min_size"), item["min_size"])
+        fields["min_size"] = _int(problems, (*path, "min_size"), item["min_size"], label)
     fields["max_enc_images"] = _max_enc_images(problems, path, label, item.get("max_enc_images"))
     for key in ("length_group", "image_root", "license", "score_column"):
         if item.get(key) is not None:
@@ -283,6 +325,30 @@ def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict) -> d
                 problems.error((*path, key), f"{label}: {key}: expected a string, got {item[key]!r}")
             fields[key] = str(item[key])
     return fields
+
+
+def _entry_builder(problems: _Problems, path: tuple, label: str, item: dict) -> dict:
+    """`builder` (default `tabular`, checked against the registry) and its `builder_options`."""
+    from builders import builder_problems  # builders import the pipeline: load them lazily
+
+    name = item.get("builder", "tabular")
+    options = item.get("builder_options") or {}
+    for key, message in builder_problems(name, options):
+        problems.error((*path, key), f"{label}: {key}: {message}")
+    return {"builder": str(name), "builder_options": dict(options) if isinstance(options, dict) else {}}
+
+
+def _builder_file_types(item: dict) -> tuple[str, ...]:
+    from builders import builder_file_types
+
+    return builder_file_types(item.get("builder", "tabular"))
+
+
+def _builder_columns(fields: dict) -> list[str] | None:
+    """The columns a source builder declares; None for `tabular` (read from the files)."""
+    from builders import declared_columns
+
+    return declared_columns(fields["builder"], fields["builder_options"])
 
 
 def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) -> str:
@@ -301,12 +367,30 @@ def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) 
     return name
 
 
+def _box_format(problems: _Problems, value) -> str:
+    """`stage.box_format`: one of hf_mixture.grounding.BOX_FORMATS."""
+    if value not in BOX_FORMATS:
+        problems.error(
+            ("stage", "box_format"),
+            f"stage.box_format: {value!r} is not one of {', '.join(BOX_FORMATS)} "
+            "(loc: LaViDa-O <LOC_n> tokens; qwen: Qwen2-VL 0-1000 boxes; pixels: absolute)",
+        )
+        return DEFAULT_BOX_FORMAT
+    return value
+
+
 def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kwargs: dict) -> None:
     try:
         accepted = get_preprocess(fn_name).accepted_kwargs() if fn_name else None
     except KeyError:
         return
     for key in kwargs:
+        if key in STAGE_OPTIONS:
+            problems.error(
+                (*path, "process_fn_kwargs", key),
+                f"{label}: process_fn_kwargs: {key!r} is a stage option; set it once under `stage:`",
+            )
+            continue
         if accepted is not None and key not in accepted:
             problems.error(
                 (*path, "process_fn_kwargs", key),
@@ -328,8 +412,10 @@ def _max_enc_images(problems: _Problems, path: tuple, label: str, raw) -> MaxEnc
 
 
 def _entry_files(
-    problems: _Problems, path: tuple, label: str, item: dict, storage: Storage, image_root
+    problems: _Problems, path: tuple, label: str, item: dict, storage: Storage, check_files: bool = True
 ) -> list[str]:
+    """The files `json_path` names, listed and checked to exist; without `check_files` only
+    resolved (no file system or network access: a glob stays a glob)."""
     raw = item.get("json_path")
     if not isinstance(raw, str) or not raw:
         problems.error(
@@ -338,17 +424,15 @@ def _entry_files(
             ".csv file or glob, local or s3://, https://, hf://)",
         )
         return []
-    try:
-        file_format(raw.split("?")[0].rstrip("*"))
-    except SourceError:
-        if not any(ch in raw for ch in "*?["):
-            problems.error(
-                (*path, "json_path"),
-                f"{label}: json_path: {raw!r} must end in .parquet, .json, .jsonl or .csv",
-            )
-            return []
+    suffixes = _builder_file_types(item)
+    if not raw.split("?")[0].lower().endswith(suffixes) and not any(ch in raw for ch in "*?["):
+        names = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+        problems.error((*path, "json_path"), f"{label}: json_path: {raw!r} must end in {names}")
+        return []
     try:
         resolved = storage.resolve(raw)
+        if not check_files:
+            return [resolved]
         files = storage.expand(resolved)
         if not files or not storage.exists(files[0]):
             shown = resolved if resolved == raw else f"{raw!r} (resolved to {resolved})"
@@ -368,7 +452,12 @@ def _check_columns(
     problems: _Problems, path: tuple, label: str, storage: Storage, files: list[str], fields: dict
 ) -> None:
     try:
-        available = TableReader(storage, files).column_names()
+        available = _builder_columns(fields)
+    except (KeyError, ValueError):  # a wrong builder or builder_options: reported already
+        return
+    try:
+        if available is None:
+            available = TableReader(storage, files).column_names()
     except (SourceError, OSError) as err:
         problems.error((*path, "json_path"), f"{label}: json_path: {err}")
         return

@@ -39,6 +39,8 @@ class EntryConfig:
     image_root: str | None = None
     license: str | None = None
     score_column: str = "fltLaionAesthScore"
+    builder: str = "tabular"
+    builder_options: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -61,6 +63,10 @@ class StageSettings:
     allowed_schemes: tuple[str, ...] = ("file", "s3", "gs", "http", "https", "hf")
     image_workers: int = 8
     license: str | None = None
+    http_timeout: float = 30.0
+    http_retries: int = 3
+    media_budget_seconds: float | None = None
+    box_format: str = "loc"  # how preprocess functions write boxes: hf_mixture/grounding.py BOX_FORMATS
 
 
 @dataclass(frozen=True, kw_only=True)

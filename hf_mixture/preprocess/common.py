@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import posixpath
 
@@ -46,3 +47,15 @@ def required_text(row: dict, column: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SkipRow(f"preprocess:missing_{column}")
     return value
+
+
+def conversation_list(value) -> list[dict]:
+    """LLaVA turns from a list of dicts or its JSON text; SkipRow when it is neither."""
+    if isinstance(value, (bytes, str)):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise SkipRow("preprocess:conversations_not_json") from err
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise SkipRow("preprocess:conversations_not_a_list")
+    return [{"from": str(t.get("from", "")), "value": str(t.get("value") or "")} for t in value]

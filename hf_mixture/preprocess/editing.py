@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from hf_mixture.errors import SkipRow
-from hf_mixture.preprocess.common import as_list, join_prefix, optional_score, required_text, turns
+from hf_mixture.preprocess.common import (
+    as_list,
+    conversation_list,
+    join_prefix,
+    optional_score,
+    required_text,
+    turns,
+)
 from hf_mixture.preprocess.registry import preprocess_fn
 from hf_mixture.schema import MICRO_CONDITIONS
 
@@ -58,3 +65,80 @@ def gpt_edit(
     record["reweight"] = False
     record["hpsv2"] = optional_score(row, "hpsv2")
     return record
+
+
+@preprocess_fn("process_sharegpt_4o_edit", needs=["input_image", "output_image", "input_prompt"])
+def sharegpt_4o_edit(
+    row: dict,
+    *,
+    rng,
+    s3_prefix: str | None = None,
+    reweight: bool = False,
+    no_template: bool = False,
+    t2i: bool = False,
+    template: str = "",
+) -> dict:
+    """ShareGPT-4o-Image edits (`input_image` a path or a list of paths); the `reweight` kwarg
+    becomes the row's `reweight` flag (LaViDa-O's edit-area loss weighting)."""
+    sources = [join_prefix(s3_prefix, p) for p in as_list(row.get("input_image")) if p]
+    target = join_prefix(s3_prefix, required_text(row, "output_image"))
+    human = edit_prompt(
+        len(sources), required_text(row, "input_prompt"), template=template, t2i=t2i, no_template=no_template
+    )
+    record = edit_record(sources, target, human)
+    record["reweight"] = bool(reweight)
+    return record
+
+
+@preprocess_fn("process_pica_banana", needs=["local_input_image", "local_output_image", "text"])
+def pica_banana(
+    row: dict,
+    *,
+    rng,
+    s3_prefix: str | None = None,
+    no_template: bool = False,
+    t2i: bool = False,
+    template: str = "",
+) -> dict:
+    """Pico-Banana style edit triplets: `local_input_image` (a path or a list), `local_output_image`,
+    instruction `text`."""
+    sources = [join_prefix(s3_prefix, p) for p in as_list(row.get("local_input_image")) if p]
+    target = join_prefix(s3_prefix, required_text(row, "local_output_image"))
+    human = edit_prompt(
+        len(sources), required_text(row, "text"), template=template, t2i=t2i, no_template=no_template
+    )
+    return edit_record(sources, target, human)
+
+
+@preprocess_fn("process_metaquery", needs=["source_images_paths", "tgt_path", "dir_name", "prompt"])
+def metaquery(row: dict, *, rng) -> dict:
+    """MetaQuery-style rows: source images and target relative to the row's `dir_name`; human
+    `<image> <image_gen_enc> {prompt}` (one single-spaced prefix per source image - LaViDa-O writes
+    one prefix, which is the same text for the usual single source)."""
+    folder = row.get("dir_name") or None
+    sources = [join_prefix(folder, p) for p in as_list(row.get("source_images_paths")) if p]
+    target = join_prefix(folder, required_text(row, "tgt_path"))
+    return edit_record(sources, target, EDIT_SOURCE_PREFIX * len(sources) + required_text(row, "prompt"))
+
+
+@preprocess_fn("process_uniworld", needs=["image", "image_gen", "image_gen_enc", "is_edit", "conversations"])
+def uniworld(row: dict, *, rng, folder: str | None = None) -> dict:
+    """A flattened UniWorld-style record: `image`, `image_gen`, `image_gen_enc` (lists of paths
+    relative to `folder`), `is_edit`, `conversations` (used verbatim). Targets are padded to square
+    when `is_edit` or the row has 2 or more images in all. Each `image_gen_enc` path must also be in
+    `image` (the unified schema stores encoder inputs as indices into `images`); otherwise the row is
+    skipped as `preprocess:image_gen_enc_not_in_image`."""
+    images = [join_prefix(folder, p) for p in as_list(row.get("image")) if p]
+    targets = [join_prefix(folder, p) for p in as_list(row.get("image_gen")) if p]
+    encoder = [join_prefix(folder, p) for p in as_list(row.get("image_gen_enc")) if p]
+    if any(path not in images for path in encoder):
+        raise SkipRow("preprocess:image_gen_enc_not_in_image")
+    is_edit = bool(row.get("is_edit"))
+    return {
+        "task": "edit" if is_edit else ("t2i" if targets else "understanding"),
+        "conversations": conversation_list(row.get("conversations")),
+        "images": images,
+        "image_gen": targets,
+        "image_gen_enc": [images.index(path) for path in encoder],
+        "pad_image_gen": is_edit or len(images) + len(targets) + len(encoder) >= 2,
+    }

@@ -5,6 +5,8 @@ record (schema.md): `task`, `conversations`, and as needed `images`, `image_gen`
 (image references as strings), `pad_image_gen`, `do_not_mask_text`, `reweight`, `gen_score`,
 `hpsv2`. It is called as `fn(row, rng=..., **process_fn_kwargs)`, where `rng` is a numpy Generator
 seeded from the stage seed and the row, and raises `SkipRow(reason)` to drop a row on purpose.
+A function that declares a keyword named like a stage option (`STAGE_OPTIONS`: `box_format`)
+also receives that `stage:` value, in its row and batch forms.
 
 A function may also carry a batch form, `batch(table, **kwargs) -> pa.Table`, that builds the
 same fields for a whole Arrow table at once, plus an optional `_skip_reason` string column
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 
 RowFunction = Callable[..., dict]
 SKIP_REASON = "_skip_reason"
+# `stage:` keys a function receives by declaring a keyword of the same name (not a process_fn_kwargs key)
+STAGE_OPTIONS = ("box_format",)
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,22 @@ class PreprocessFunction:
     batch: Callable | None = None
 
     def accepted_kwargs(self) -> list[str] | None:
-        """Keyword arguments the row function takes (None when it takes any `**kwargs`)."""
+        """Keyword arguments the row function takes from `process_fn_kwargs` (None when it takes
+        any `**kwargs`); `rng` and the stage options are not among them."""
         params = inspect.signature(self.row).parameters.values()
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
             return None
-        return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "rng"]
+        return [
+            p.name
+            for p in params
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "rng" and p.name not in STAGE_OPTIONS
+        ]
+
+    def stage_kwargs(self, settings) -> dict:
+        """The stage options (`STAGE_OPTIONS`) the row function declares as keywords, with their
+        values from `settings` (a StageSettings); the pipeline adds them to every call."""
+        params = inspect.signature(self.row).parameters
+        return {name: getattr(settings, name) for name in STAGE_OPTIONS if name in params}
 
 
 _REGISTRY: dict[str, PreprocessFunction] = {}
@@ -85,4 +100,4 @@ def _import_user_function(spec: str) -> PreprocessFunction:
 
 
 def _load_builtin_modules() -> None:
-    from hf_mixture.preprocess import editing, text_to_image, understanding  # noqa: F401
+    from hf_mixture.preprocess import editing, grounded, planning, text_to_image, understanding  # noqa: F401

@@ -12,11 +12,30 @@ from hf_mixture.schema import MICRO_CONDITIONS, TURN_TYPE
 T2I_PROMPT = "Generate an image with the caption: {caption} " + MICRO_CONDITIONS
 T2I_ANSWER = "Sure <image_gen>"
 SCORE_COLUMN = "fltLaionAesthScore"
+PIAT_SCHEME = "piat://"
+PIAT_HASH_COLUMN = "strImagehash"
+PIAT_CAPTION_KEY = "longLLA_captions"
+
+
+def _caption_columns(kwargs: dict, default: str = "caption") -> list[str]:
+    """The caption columns an entry reads: `random_caption_keys`, else `caption_key`."""
+    return list(kwargs.get("random_caption_keys") or [kwargs.get("caption_key", default)])
 
 
 def _t2i_needs(kwargs: dict) -> list[str]:
-    captions = kwargs.get("random_caption_keys") or [kwargs.get("caption_key", "caption")]
-    return ["s3_path", *captions]
+    return ["s3_path", *_caption_columns(kwargs)]
+
+
+def _piat_needs(kwargs: dict) -> list[str]:
+    return [PIAT_HASH_COLUMN, *_caption_columns(kwargs, PIAT_CAPTION_KEY)]
+
+
+def pick_caption_key(rng, caption_key: str, random_caption_keys) -> str:
+    """`caption_key`, or one of `random_caption_keys` drawn with `rng` (LaViDa-O draws per call;
+    here per row, seeded, so a rebuild keeps the same caption)."""
+    if random_caption_keys:
+        return random_caption_keys[int(rng.integers(len(random_caption_keys)))]
+    return caption_key
 
 
 def t2i_s3_batch(
@@ -30,16 +49,38 @@ def t2i_s3_batch(
     """The batch form of `preproces_text_to_image_generation_s3` (None: use the row form)."""
     if random_caption_keys or s3_prefix:
         return None
+    return _t2i_table(table, caption_key, "s3_path", table["s3_path"].cast(pa.string()))
+
+
+def t2i_piat_batch(
+    table: pa.Table, *, caption_key: str = PIAT_CAPTION_KEY, random_caption_keys=None, **_ignored
+) -> pa.Table | None:
+    """The batch form of `preproces_text_to_image_generation_piat_hash` (None: use the row form)."""
+    if random_caption_keys:
+        return None
+    hashes = table[PIAT_HASH_COLUMN].cast(pa.string())
+    paths = pc.binary_join_element_wise(PIAT_SCHEME, hashes, "")
+    return _t2i_table(table, caption_key, PIAT_HASH_COLUMN, hashes, paths)
+
+
+def _t2i_table(
+    table: pa.Table,
+    caption_key: str,
+    image_column: str,
+    image_values: pa.Array,
+    paths: pa.Array | None = None,
+) -> pa.Table:
+    """t2i records for a whole table: caption prompt, one target per row (`paths`, default the
+    image column's values), optional scores, and the skip reason of rows missing a value."""
     caption = table[caption_key].cast(pa.string())
-    path = table["s3_path"].cast(pa.string())
     before, _, after = T2I_PROMPT.partition("{caption}")
     human = pc.binary_join_element_wise(before, caption, after, "")
     conversations = _two_turn_lists(human, pa.array([T2I_ANSWER] * len(table), pa.string()))
     columns = {
         "task": pa.array(["t2i"] * len(table), pa.string()),
         "conversations": conversations,
-        "image_gen": _singleton_lists(path),
-        SKIP_REASON: _missing_reasons({caption_key: caption, "s3_path": path}),
+        "image_gen": _singleton_lists(image_values if paths is None else paths),
+        SKIP_REASON: _missing_reasons({caption_key: caption, image_column: image_values}),
     }
     for name, column in (("gen_score", SCORE_COLUMN), ("hpsv2", "hpsv2")):
         if column in table.column_names:
@@ -61,13 +102,37 @@ def text_to_image_s3(
 ) -> dict:
     """A caption and an image to generate. `random_truncate` and `no_drop_keys` are training-time
     options, accepted and left to the trainer: the stored caption is the whole caption."""
-    if random_caption_keys:
-        caption_key = random_caption_keys[int(rng.integers(len(random_caption_keys)))]
-    caption = required_text(row, caption_key)
+    caption = required_text(row, pick_caption_key(rng, caption_key, random_caption_keys))
     return {
         "task": "t2i",
         "conversations": turns(T2I_PROMPT.format(caption=caption), T2I_ANSWER),
         "image_gen": [join_prefix(s3_prefix, required_text(row, "s3_path"))],
+        "gen_score": optional_score(row, SCORE_COLUMN),
+        "hpsv2": optional_score(row, "hpsv2"),
+    }
+
+
+@preprocess_fn("preproces_text_to_image_generation_piat_hash", needs=_piat_needs, batch=t2i_piat_batch)
+def text_to_image_piat_hash(
+    row: dict,
+    *,
+    rng,
+    caption_key: str = PIAT_CAPTION_KEY,
+    random_caption_keys=None,
+    random_truncate: bool = True,
+    no_drop_keys=None,
+) -> dict:
+    """LAION / COYO rows of Adobe's image store: the target is `piat://<strImagehash>`.
+
+    `piat://` is Adobe-internal; the reference is kept as is, so map it to your copy of the images
+    with a stage path mapping, e.g. `path_mappings: {"piat://": "/data/laion/by-hash/"}` (and add
+    nothing to `allowed_schemes`: the mapped path is a plain file). `random_truncate` and
+    `no_drop_keys` are training-time options, accepted and left to the trainer."""
+    caption = required_text(row, pick_caption_key(rng, caption_key, random_caption_keys))
+    return {
+        "task": "t2i",
+        "conversations": turns(T2I_PROMPT.format(caption=caption), T2I_ANSWER),
+        "image_gen": [PIAT_SCHEME + required_text(row, PIAT_HASH_COLUMN)],
         "gen_score": optional_score(row, SCORE_COLUMN),
         "hpsv2": optional_score(row, "hpsv2"),
     }

@@ -2,25 +2,61 @@
 
 from __future__ import annotations
 
-import json
-
-from hf_mixture.errors import SkipRow
-from hf_mixture.preprocess.common import join_prefix, required_text, turns
+from hf_mixture.preprocess.common import as_list, conversation_list, join_prefix, required_text, turns
 from hf_mixture.preprocess.registry import preprocess_fn
 
 GRANDF_PROMPT = "<image>\n Generate a dense image caption with bounding boxes in LOC format."
 REFCOCO_PROMPT = "<image>\n Please locate {label} in this image. Give bounding boxes in LOC format."
+REASONING_REQUEST = (
+    "\n Please also perform detailed reasoning for this problem and provide detailed reasoning traces."
+)
+LONG_ANSWER_WORDS = 150
+JUDGE_PROMPT = (
+    "<image>\nPlease evaluate this generated image based on the following prompt: {prompt} "
+    "Focus on text alignment and compositionality."
+)
 
 
 @preprocess_fn("preproces_und_mammoth_si_10M", needs=["image", "conversations"])
 def und_mammoth_si_10m(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """A MAmmoTH-VL single-image (or text-only) conversation; `conversations` is JSON text or a list."""
-    conversations = _conversation_list(row.get("conversations"))
+    conversations = conversation_list(row.get("conversations"))
     image = row.get("image")
     return {
         "task": "understanding",
         "conversations": conversations,
         "images": [] if image in (None, "") else [join_prefix(s3_prefix, image)],
+    }
+
+
+@preprocess_fn("preproces_vw_instruct", needs=["image", "conversations"])
+def vw_instruct(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
+    """A VisualWebInstruct conversation (`image`: a list of paths, or none for text-only). When the
+    first gpt answer has more than 150 whitespace-separated words, the first human turn asks for
+    detailed reasoning traces."""
+    conversations = conversation_list(row.get("conversations"))
+    answer = next((t["value"] for t in conversations if t["from"] == "gpt"), "")
+    if len(answer.split()) > LONG_ANSWER_WORDS:
+        first = next((i for i, t in enumerate(conversations) if t["from"] == "human"), None)
+        if first is not None:
+            turn = conversations[first]
+            conversations[first] = {**turn, "value": turn["value"] + REASONING_REQUEST}
+    return {
+        "task": "understanding",
+        "conversations": conversations,
+        "images": [join_prefix(s3_prefix, p) for p in as_list(row.get("image")) if p],
+    }
+
+
+@preprocess_fn("preprocess_reflection_und", needs=["image", "prompts", "results"])
+def reflection_und(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
+    """Reflect-DiT judge rows: a generated image and its prompt; the answer is the critique
+    (`results`) - the self-reflection task."""
+    prompt = required_text(row, "prompts")
+    return {
+        "task": "reflection",
+        "conversations": turns(JUDGE_PROMPT.format(prompt=prompt), required_text(row, "results")),
+        "images": [join_prefix(s3_prefix, required_text(row, "image"))],
     }
 
 
@@ -43,14 +79,3 @@ def refcoco_rec(row: dict, *, rng) -> dict:
         "conversations": turns(REFCOCO_PROMPT.format(label=label), required_text(row, "loc_string")),
         "images": [required_text(row, "s3_path")],
     }
-
-
-def _conversation_list(value) -> list[dict]:
-    if isinstance(value, (bytes, str)):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise SkipRow("preprocess:conversations_not_json") from err
-    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-        raise SkipRow("preprocess:conversations_not_a_list")
-    return [{"from": str(t.get("from", "")), "value": str(t.get("value") or "")} for t in value]
