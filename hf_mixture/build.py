@@ -8,15 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+from datasets.exceptions import DatasetGenerationError
 
 from builders import builder_class_for
 from hf_mixture.config.load import load_stage_config
 from hf_mixture.config.model import EntryConfig, StageConfig
+from hf_mixture.engines import Engine, open_engine
+from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
+from hf_mixture.export.card import card_body
+from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
 from hf_mixture.export.readme import update_readme
 from hf_mixture.export.report import format_report, write_report
+from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
 from hf_mixture.mixing.probabilities import default_stopping_strategy
+from hf_mixture.redact import redact
+from hf_mixture.schema import FEATURES
 from hf_mixture.stats import EntryStats
 
 logger = logging.getLogger(__name__)
@@ -42,21 +50,29 @@ def build_stage(
     overrides: dict | None = None,
     strict: bool = False,
     work_dir: str | Path | None = None,
+    engine: str | Engine = "local",
+    address: str | None = None,
     echo=print,
 ) -> BuildResult:
-    """Build the stage a YAML file describes into `out_dir` (a folder in the Hub layout)."""
+    """Build the stage a YAML file describes into `out_dir` (a folder in the Hub layout); `engine`
+    builds each entry's rows (`local`, or `ray` on the Ray cluster at `address`: hf_mixture/engines/),
+    the mixing and writing after it are the same for every engine."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, strict=strict, overrides=overrides)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
-    with tempfile.TemporaryDirectory(prefix="hf-mixture-", dir=work_dir) as cache:
+    budget = MediaBudget(settings.media_budget_seconds)
+    with (
+        tempfile.TemporaryDirectory(prefix="hf-mixture-", dir=work_dir) as cache,
+        open_engine(engine, address) as engine_build_entry,
+    ):
         parts, stats = [], []
         for position, entry in enumerate(config.entries, 1):
             echo(
                 f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})"
             )
-            dataset, entry_stats = build_entry(config, entry, cache)
+            dataset, entry_stats = engine_build_entry(config, entry, cache, media_budget=budget)
             parts.append(dataset)
             stats.append(entry_stats)
         strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
@@ -70,13 +86,12 @@ def build_stage(
             num_samples=settings.num_samples,
         )
         if mixed is None:
-            raise ValueError(f"{config.path}: no entry kept any row; see the counts above")
+            raise SourceError(_no_rows_message(config, stats))
         _account_mixing(mixed, stats, probabilities)
         row_bytes = sum(p.data.nbytes for p in parts) / max(1, sum(len(p) for p in parts))
         written = write_stage(
             mixed, out_dir, settings.name, row_bytes=row_bytes, num_shards=settings.num_shards
         )
-    update_readme(out_dir, settings.name, written)
     summary = {
         "stage": settings.name,
         "config": str(config.path),
@@ -87,29 +102,58 @@ def build_stage(
         "grouped": config.grouped,
         "weights": config.weights,
         "batch_sizes": config.batch_sizes,
-        "warnings": list(config.warnings),
+        "warnings": [redact(w) for w in config.warnings],
     }
     path = write_report(out_dir, settings.name, summary, stats)
+    save_stage_yaml(out_dir, settings.name, config.text)
+    update_readme(out_dir, settings.name, written, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
 
 
 def build_entry(
-    config: StageConfig, entry: EntryConfig, cache_dir: str
+    config: StageConfig, entry: EntryConfig, cache_dir: str, *, media_budget: MediaBudget | None = None
 ) -> tuple[datasets.Dataset, EntryStats]:
-    """One entry's rows as a map-style Dataset (memory-mapped Arrow in `cache_dir`) and its counts."""
-    builder_class = builder_class_for(entry)
-    builder = builder_class(
+    """One entry's rows as a map-style Dataset (memory-mapped Arrow in `cache_dir`) and its counts;
+    `media_budget` is the build's shared time budget for remote images."""
+    builder = entry_builder(config, entry, cache_dir, media_budget=media_budget)
+    try:
+        builder.download_and_prepare(download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD)
+    except DatasetGenerationError as err:  # `datasets` wraps our errors; give back the one that says why
+        cause = err.__cause__
+        if isinstance(cause, (SamplingError, SourceError)):
+            raise type(cause)(f"{config.path}: {entry.label}: {cause}") from cause
+        if isinstance(cause, HfMixtureError):
+            raise cause from None
+        raise
+    if builder.info.splits["train"].num_examples == 0:  # `datasets` cannot open a 0-row split
+        return datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES), builder.stats
+    return builder.as_dataset(split="train"), builder.stats
+
+
+def entry_builder(
+    config: StageConfig, entry: EntryConfig, cache_dir: str, *, media_budget: MediaBudget | None = None
+):
+    """The `datasets` builder of `entry` (its `builder:` class), caching in `cache_dir`."""
+    return builder_class_for(entry)(
         cache_dir=cache_dir,
         dataset_name=entry.key.replace("~", "_"),
         config_name=f"entry-{entry.index}",
         entry=entry,
         settings=config.settings,
         yaml_dir=str(config.path.absolute().parent),
+        media_budget=media_budget,
     )
-    builder.download_and_prepare(download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD)
-    return builder.as_dataset(split="train"), builder.stats
+
+
+def _no_rows_message(config: StageConfig, stats: list[EntryStats]) -> str:
+    """Why a stage has no rows: every entry's read count and drop reasons."""
+    lines = [f"{config.path}: no entry kept any row, so stage {config.settings.name!r} cannot be written:"]
+    for entry, entry_stats in zip(config.entries, stats):
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(entry_stats.dropped.items()) if n) or "none"
+        lines.append(f"  {entry.label}: read {entry_stats.read} rows; dropped: {reasons}")
+    return "\n".join(lines)
 
 
 def _account_mixing(mixed: datasets.Dataset, stats: list[EntryStats], probabilities: list[float]) -> None:

@@ -1,0 +1,27 @@
+"""Check a built folder against what the Hub, `load_dataset` and the dataset viewer need.
+
+Prints a verdict per stage and exits 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from hf_mixture.export.validate import validate_folder
+from hf_mixture.export.validate_stage import SCAN_LIMIT
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", help="built folder (what `hf-mixture build --out` wrote)")
+    parser.add_argument(
+        "--scan-limit", type=int, default=SCAN_LIMIT, help=f"bytes the first 100 rows may need ({SCAN_LIMIT})"
+    )
+    parser.add_argument(
+        "--sample-images", type=int, default=16, help="rows per shard whose images are decoded"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    report = validate_folder(args.out, scan_limit=args.scan_limit, sample_images=args.sample_images)
+    print(report.format())
+    return 0 if report.ok else 1

@@ -1,0 +1,133 @@
+"""A self-contained HTML page previewing a built stage: per-source shares from the build report, and
+a few rows per source with their turns, input images and generation targets (thumbnails embedded as
+base64 data URIs; all text HTML-escaped). Rows are streamed; reading stops once every source has
+enough rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from pathlib import Path
+
+from PIL import Image
+
+from hf_mixture.export.folder import iter_stage_batches, read_stage_columns
+from hf_mixture.export.report import load_report
+
+THUMBNAIL = 192
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}
+table{border-collapse:collapse;margin:1rem 0}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
+.source{margin-top:2rem}.row{border:1px solid #ddd;border-radius:6px;padding:.8rem;margin:.8rem 0}
+.meta{color:#666;font-size:.85rem}
+.turn{white-space:pre-wrap;margin:.3rem 0;padding:.3rem .5rem;border-radius:4px}
+.human{background:#eef5ff}.gpt{background:#f2fbef}
+.images{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end}
+figure{margin:0}figcaption{font-size:.75rem;color:#666}
+img{border:1px solid #ccc;max-width:192px;max-height:192px}
+"""
+
+
+def preview_rows(out_dir: str | Path, stage: str, rows_per_source: int) -> dict[str, list[dict]]:
+    """The first `rows_per_source` rows of each source, in source order of first appearance."""
+    sources = list(dict.fromkeys(read_stage_columns(out_dir, stage, ["source"])["source"].to_pylist()))
+    picked: dict[str, list[dict]] = {s: [] for s in sources}
+    for batch in iter_stage_batches(out_dir, stage):
+        for row in batch.to_pylist():
+            if len(picked[row["source"]]) < rows_per_source:
+                picked[row["source"]].append(row)
+        if all(len(rows) >= rows_per_source for rows in picked.values()):
+            break
+    return picked
+
+
+def thumbnail_uri(image: dict | None) -> str | None:
+    """A small JPEG/PNG data URI of an embedded image, or None when it does not decode."""
+    if not image or image.get("bytes") is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(image["bytes"])) as decoded:
+            decoded.thumbnail((THUMBNAIL, THUMBNAIL))
+            alpha = decoded.mode in ("RGBA", "LA", "P")
+            out, kind = io.BytesIO(), "PNG" if alpha else "JPEG"
+            decoded.convert("RGBA" if alpha else "RGB").save(out, kind)
+    except (OSError, ValueError):
+        return None
+    return f"data:image/{kind.lower()};base64,{base64.b64encode(out.getvalue()).decode('ascii')}"
+
+
+def render_preview(out_dir: str | Path, stage: str, rows_per_source: int = 3) -> str:
+    """The preview page's HTML."""
+    picked = preview_rows(out_dir, stage, rows_per_source)
+    report = load_report(out_dir, stage) or {}
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(stage)} preview</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Stage <code>{escape(stage)}</code></h1>",
+        f"<p class='meta'>{escape(str(Path(out_dir).absolute()))}: {report.get('rows', '?')} rows</p>",
+        _shares_table(report, picked),
+    ]
+    for source, rows in picked.items():
+        parts.append(f"<section class='source' id='source-{escape(source)}'><h2>{escape(source)}</h2>")
+        parts += [_row_html(row) for row in rows]
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_preview(out_dir: str | Path, stage: str, to: str | Path, rows_per_source: int = 3) -> Path:
+    """Write the preview page to `to`."""
+    path = Path(to)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_preview(out_dir, stage, rows_per_source), encoding="utf-8")
+    return path
+
+
+def _shares_table(report: dict, picked: dict) -> str:
+    entries = report.get("entries") or [{"name": name} for name in picked]
+    lines = [
+        "<table><tr><th>source</th><th>length group</th><th>rows</th><th>expected share</th>"
+        "<th>realised share</th></tr>"
+    ]
+    for e in entries:
+        cells = [
+            e["name"],
+            e.get("length_group", ""),
+            e.get("written", ""),
+            _percent(e.get("expected_share")),
+            _percent(e.get("realised_share")),
+        ]
+        lines.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+    return "\n".join(lines) + "</table>"
+
+
+def _percent(value) -> str:
+    return f"{value:.1%}" if isinstance(value, (int, float)) else ""
+
+
+def _row_html(row: dict) -> str:
+    turns = "".join(_turn_html(t["from"] or "", t["value"] or "") for t in row["conversations"] or [])
+    license_text = row["license"] or "not given"
+    meta = f"{row['id']} · task {row['task']} · group {row['length_group']} · license {license_text}"
+    return (
+        f"<div class='row'><div class='meta'>{escape(meta)}</div>{turns}<div class='images'>"
+        + _figures(row["images"], "input")
+        + _figures(row["image_gen"], "target")
+        + "</div></div>"
+    )
+
+
+def _turn_html(role: str, value: str) -> str:
+    return f"<div class='turn {escape(role)}'><b>{escape(role)}</b>: {escape(value)}</div>"
+
+
+def _figures(images, label: str) -> str:
+    figures = []
+    for k, image in enumerate(images or []):
+        uri = thumbnail_uri(image)
+        body = f"<img src='{uri}' alt='{label} {k}'>" if uri else "<span>(not decodable)</span>"
+        figures.append(f"<figure>{body}<figcaption>{label} {k}</figcaption></figure>")
+    return "".join(figures)

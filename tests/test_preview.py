@@ -1,0 +1,57 @@
+"""`hf-mixture preview`: a self-contained HTML page with every source, escaped text, thumbnails."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from PIL import Image
+
+from hf_mixture.cli.main import main
+from hf_mixture.export.folder import read_stage_columns
+from hf_mixture.export.report import load_report
+
+pytest_plugins = ["publish_fixtures"]
+
+
+@pytest.fixture(scope="module")
+def page(demo_folder, tmp_path_factory):
+    path = tmp_path_factory.mktemp("preview") / "page.html"
+    assert main(["preview", str(demo_folder), "--stage", "s3-unified", "--rows-per-source", "2",
+                 "--to", str(path)]) == 0  # fmt: skip
+    return path
+
+
+def test_preview_shows_every_source_with_its_share(demo_folder, page):
+    html = page.read_text()
+    sources = set(read_stage_columns(demo_folder, "s3-unified", ["source"])["source"].to_pylist())
+    assert set(re.findall(r"<section class='source' id='source-([^']+)'>", html)) == sources
+    for entry in load_report(demo_folder, "s3-unified")["entries"]:
+        assert f"<td>{entry['realised_share']:.1%}</td>" in html
+
+
+def test_preview_is_self_contained_and_escaped(page):
+    html = page.read_text()
+    assert "&lt;image&gt;" in html and "&lt;image_gen&gt;" in html and "<image>" not in html
+    assert "src='http" not in html and "href=" not in html
+    assert html.count("src='data:image/") >= 6
+    assert "input 0" in html and "target 0" in html
+
+
+def test_preview_rows_per_source(page):
+    html = page.read_text()
+    sections = re.findall(r"<section class='source'.*?</section>", html, re.S)
+    assert all(1 <= s.count("<div class='row'>") <= 2 for s in sections)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_preview_renders_in_headless_chromium(page, tmp_path):
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+         "--window-size=1000,1400", page.as_uri()],
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    with Image.open(shot) as image:
+        colors = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert image.size == (1000, 1400) and len(colors) > 50  # text, tables and thumbnails, not a blank page
