@@ -16,8 +16,8 @@ from datasets.builder import Key
 
 from hf_mixture.config.model import EntryConfig, StageSettings
 from hf_mixture.media.fetch import ImageFetcher
-from hf_mixture.pipeline import EntryPipeline, entry_filters
-from hf_mixture.sampling import entry_seed, plan_selection
+from hf_mixture.media.http_policy import HttpPolicy, MediaBudget
+from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
 from hf_mixture.schema import FEATURES
 from hf_mixture.stats import EntryStats
 from hf_mixture.storage import Storage, is_remote
@@ -30,6 +30,7 @@ class EntryBuilderConfig(datasets.BuilderConfig):
     entry: EntryConfig | None = None
     settings: StageSettings | None = None
     yaml_dir: str = "."
+    media_budget: MediaBudget | None = None  # shared by all entries of a build (stage.media_budget_seconds)
 
 
 class EntryBuilder(datasets.ArrowBasedBuilder):
@@ -75,7 +76,11 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
         storage = self.storage
         root = storage.resolve(self.entry.image_root) if self.entry.image_root else str(storage.base_dir)
         local_targets = [m.target for m in storage.mappings if not is_remote(m.target)]
-        return ImageFetcher(storage, root, [root, *local_targets])
+        settings = self.config.settings
+        budget = self.config.media_budget or MediaBudget(settings.media_budget_seconds)
+        return ImageFetcher(
+            storage, root, [root, *local_targets], policy=HttpPolicy.from_settings(settings), budget=budget
+        )
 
     def new_stats(self, filters) -> EntryStats:
         entry = self.entry
@@ -92,44 +97,22 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
     def _generate_tables(self) -> Iterator[tuple[Key, pa.Table]]:
         filters = entry_filters(self.entry, self.loaded_columns())
         self.stats = self.new_stats(filters)
-        self.stats.dropped.update(self._reader_drops())
-        n_rows = self._filtered_row_count(filters) if self._needs_count() else 0
-        seed = entry_seed(self.config.settings.seed, self.entry.name)
-        selection = (
-            plan_selection(self.entry.sampling, n_rows, seed)
-            if self._needs_count()
-            else plan_selection(self.entry.sampling, 2**62, seed)
+        self._count_reader_drops()
+        selection = entry_selection(
+            self.entry, self.config.settings, filters, self.source_tables, self.metadata_row_count
         )
         pipeline = EntryPipeline(
             self.entry, self.config.settings, self.fetcher(), filters, selection, self.stats
         )
         for index, table in enumerate(pipeline.run(self.source_tables(self.entry.columns))):
             yield Key(0, index), table
-        self.stats.dropped.update(self._reader_drops())
+        self._count_reader_drops()
+
+    def _count_reader_drops(self) -> None:
+        """Rows the source dropped before the pipeline saw them: read, and dropped by reason."""
+        drops = self._reader_drops()
+        self.stats.dropped.update(drops)
+        self.stats.read += sum(drops.values())
 
     def _reader_drops(self):
         return {}
-
-    def _needs_count(self) -> bool:
-        strategy = self.entry.sampling
-        return strategy.kind in ("end", "random") or strategy.percent is not None
-
-    def _filtered_row_count(self, filters) -> int:
-        if not filters:
-            known = self.metadata_row_count()
-            if known is not None:
-                return known
-        from hf_mixture.filters import apply_filters
-
-        needed = sorted({c for f in filters for c in f.columns}) or None
-        return sum(int(apply_filters(t, filters, _Discard()).sum()) for t in self.source_tables(needed))
-
-
-class _Discard(dict):
-    """A counter that forgets (the counting pass must not add to the report)."""
-
-    def __missing__(self, key):
-        return 0
-
-    def __setitem__(self, key, value):
-        pass

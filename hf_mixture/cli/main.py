@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import traceback
 import warnings
+from collections.abc import Iterator
 
 from hf_mixture.errors import HfMixtureError
+from hf_mixture.redact import RedactingFilter, RedactingStream, redact
 
 # Subcommand name -> module in hf_mixture.cli exposing `add_arguments(parser)` and `run(args) -> int`.
 SUBCOMMANDS = {
@@ -20,7 +25,12 @@ SUBCOMMANDS = {
     "export": "export",
     "preview": "preview",
 }
-EXIT_USAGE = 2
+EXIT_ERROR = 2
+EXIT_USAGE = EXIT_ERROR  # kept for callers of the first version
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+# Errors that are the user's to fix: shown as one message. Anything else is a bug: one line and a hint.
+USER_ERRORS = (HfMixtureError, ImportError, OSError, argparse.ArgumentTypeError)
 
 
 def _parser(available: dict) -> argparse.ArgumentParser:
@@ -52,21 +62,63 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _terminate(signum, frame):
+    """SIGTERM unwinds like Ctrl-C, so temporary files are removed on the way out."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _guarded_output(verbose: bool) -> Iterator[None]:
+    """Secrets masked in everything printed or logged; warnings as one line; SIGTERM as Ctrl-C."""
+    saved = sys.stdout, sys.stderr, warnings.showwarning
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    warnings.showwarning = _show_warning
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    masking = RedactingFilter()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(masking)
+    previous = _install_sigterm()
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr, warnings.showwarning = saved
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(masking)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _install_sigterm():
+    try:
+        return signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser(_available_subcommands()).parse_args(argv)
-    warnings.showwarning = _show_warning
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    try:
-        return int(args.handler(args) or 0)
-    except (HfMixtureError, ImportError, FileNotFoundError) as err:
-        if args.verbose:
-            raise
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: no partial shard was left under the stage's files", file=sys.stderr)
-        return 130
+    with _guarded_output(args.verbose):
+        try:
+            return int(args.handler(args) or 0)
+        except USER_ERRORS as err:
+            _report(err, args.verbose, "")
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("interrupted: no partial shard was left under the stage's files", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback with -v
+            _report(err, args.verbose, f"internal error {type(err).__name__}: ")
+            if not args.verbose:
+                print("(run with -v for the traceback, and please report it)", file=sys.stderr)
+            return EXIT_INTERNAL
+
+
+def _report(err: BaseException, verbose: bool, prefix: str) -> None:
+    """`error: <message>` on stderr, after the traceback with -v; secrets masked in both."""
+    if verbose:
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+    print(f"error: {prefix}{redact(str(err))}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 FORMS = "all, full, first:N, first:P%, end:N, end:P%, random:N, random:P%, dup:K"
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$")
@@ -22,7 +23,8 @@ class SamplingStrategy:
     def resolve_count(self, n_rows: int) -> int:
         """Rows the strategy names out of `n_rows` filtered rows (a percent rounds up, as LaViDa-O)."""
         if self.percent is not None:
-            return min(n_rows, math.ceil(self.percent * n_rows / 100))
+            # exact decimal arithmetic: with floats, 2.2% of 1500 rows would round up to 34, not 33
+            return min(n_rows, math.ceil(Fraction(str(self.percent)) * n_rows / 100))
         return self.count if self.count is not None else n_rows
 
     @property

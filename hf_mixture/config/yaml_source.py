@@ -43,17 +43,31 @@ def read_yaml(path: str | Path) -> YamlDocument:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(
-            [f"{where}: YAML syntax error: {problem}. Check indentation and quoting near that line."],
-            str(path),
-        ) from err
+        raise ConfigError([_yaml_message(path, err)], str(path)) from err
     document = YamlDocument(path=path, data=data)
     if node is not None:
         _walk(node, (), document)
     return document
+
+
+def _yaml_message(path: Path, err: yaml.YAMLError) -> str:
+    """One line for a YAML error: file:line, what is wrong, where the construct began, how to fix."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}" if mark else str(path)
+    problem = getattr(err, "problem", None) or str(err)
+    if isinstance(err, yaml.constructor.ConstructorError) and "tag" in problem:
+        return (
+            f"{where}: {problem}; stage files are read with the safe YAML loader, which allows only "
+            "mappings, lists, strings, numbers, booleans and null (remove the `!!` tag)"
+        )
+    context = getattr(err, "context", None)
+    context_mark = getattr(err, "context_mark", None)
+    began = (
+        f" ({context} that began on line {context_mark.line + 1})"
+        if context and context_mark and (not mark or context_mark.line != mark.line)
+        else ""
+    )
+    return f"{where}: YAML syntax error: {problem}{began}. Check indentation and quoting near that line."
 
 
 def _walk(node: yaml.Node, key_path: KeyPath, document: YamlDocument) -> None:
