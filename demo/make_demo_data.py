@@ -496,6 +496,13 @@ def make_omni_edit_gpt() -> None:
     write_table("omni_edit_gpt", rows, schema)
 
 
+def make_source_samples() -> None:
+    """The per-source samples in their published layouts, under demo/sources/ (demo/source_samples.py)."""
+    import source_samples  # demo/ is on sys.path when this file runs as a script
+
+    source_samples.make_source_samples()
+
+
 def main() -> None:
     for folder in (
         DATA_DIR,
@@ -511,6 +518,7 @@ def main() -> None:
     make_grand_flickr()
     make_grounding_refcoco()
     make_omni_edit_gpt()
+    make_source_samples()
 
 
 if __name__ == "__main__":

@@ -116,12 +116,13 @@ def _per_row_any(conversations: pa.Array, per_turn_flags: np.ndarray) -> np.ndar
 
 def _bad_roles(conversations: pa.Array) -> np.ndarray:
     flat = pc.list_flatten(conversations)
-    roles = pc.struct_field(flat, "from").to_numpy(zero_copy_only=False)
+    roles = pc.struct_field(flat, "from")
     offsets = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
     starts = _combined(conversations).offsets.to_numpy()[:-1] - _combined(conversations).offset
     position = np.arange(len(roles)) - starts[offsets] if len(roles) else np.array([], dtype=np.int64)
-    expected = np.where(position % 2 == 0, "human", "gpt")
-    return _per_row_any(conversations, roles != expected)
+    is_human = pc.fill_null(pc.equal(roles, "human"), False).to_numpy(zero_copy_only=False)
+    is_gpt = pc.fill_null(pc.equal(roles, "gpt"), False).to_numpy(zero_copy_only=False)
+    return _per_row_any(conversations, ~np.where(position % 2 == 0, is_human, is_gpt))
 
 
 def _has_empty_turn(conversations: pa.Array) -> np.ndarray:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import fsspec
 
+from hf_mixture.media.archives import archive_ref, read_member, split_archive_ref
+
 DEFAULT_SCHEMES = ("file", "s3", "gs", "http", "https", "hf")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 _EXTRAS = {"s3": "s3fs", "gs": "gcsfs", "http": "aiohttp", "https": "aiohttp"}
@@ -57,7 +59,11 @@ class Storage:
 
     def resolve(self, ref: str, root: str | Path | None = None) -> str:
         """The absolute local path or URI that `ref` names: mapped first, then made absolute
-        against `root` (or the base folder) when it is a relative local path."""
+        against `root` (or the base folder) when it is a relative local path. An archive reference
+        (`tar://member::archive`) has its archive part resolved."""
+        inner = split_archive_ref(ref)
+        if inner:
+            return archive_ref(inner[0], self.resolve(inner[1], root))
         mapped = self.apply_mappings(ref)
         if is_remote(mapped):
             return mapped
@@ -78,8 +84,10 @@ class Storage:
         return ref
 
     def check_scheme(self, uri: str) -> None:
-        """Raise SchemeNotAllowed when `uri` uses a scheme outside `allowed_schemes`."""
-        scheme = scheme_of(uri)
+        """Raise SchemeNotAllowed when `uri` (or an archive reference's archive) uses a scheme
+        outside `allowed_schemes`."""
+        inner = split_archive_ref(uri)
+        scheme = scheme_of(inner[1] if inner else uri)
         if scheme not in self.allowed_schemes:
             raise SchemeNotAllowed(
                 f"{uri!r} uses scheme {scheme!r}; allowed: {', '.join(self.allowed_schemes)} "
@@ -120,7 +128,10 @@ class Storage:
         return self.filesystem(uri).open(uri, mode)
 
     def read_bytes(self, uri: str) -> bytes:
-        """The whole content of `uri`."""
+        """The whole content of `uri` (of the member, for an archive reference)."""
+        if split_archive_ref(uri):
+            self.check_scheme(uri)
+            return read_member(self, uri)
         return self.filesystem(uri).cat_file(uri)
 
 

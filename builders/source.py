@@ -1,0 +1,257 @@
+"""What the per-source builders share: options, a fixed output schema, per-pass drop counts,
+JSON record streams and path helpers.
+
+A source builder subclasses `SourceBuilder`, sets `NAME`, `OPTIONS`, `FILE_TYPES`, implements
+`schema(options)` (the Arrow schema of the rows it yields) and `read_tables()`. Rows it drops on
+purpose are counted with `self.drop(reason)`; the counts of the last pass over the source reach the
+entry's report (and its `read` count) through `_reader_drops()`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import posixpath
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import ClassVar
+
+import ijson
+import numpy as np
+import pyarrow as pa
+
+from builders.base import EntryBuilder
+from builders.options import NoOptions, parse_options
+from hf_mixture.errors import SkipRow, SourceError
+from hf_mixture.media.archives import outer_location
+from hf_mixture.media.fetch import ImageFetcher
+from hf_mixture.storage import Storage, is_remote
+
+BATCH_ROWS = 4096
+
+
+class SourceBuilder(EntryBuilder):
+    """A builder whose rows have a fixed schema (`schema(options)`), read by `read_tables()`."""
+
+    NAME: ClassVar[str] = ""
+    OPTIONS: ClassVar[type] = NoOptions
+    FILE_TYPES: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def schema(cls, options) -> pa.Schema:
+        """The Arrow schema of every table `read_tables()` yields."""
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, raw: dict | None):
+        """`builder_options` as this builder's options dataclass (BuilderOptionsError if wrong)."""
+        return parse_options(cls.OPTIONS, raw, cls.NAME)
+
+    @property
+    def options(self):
+        if getattr(self, "_options", None) is None:
+            self._options = self.parse(self.entry.builder_options)
+        return self._options
+
+    def read_tables(self) -> Iterator[pa.Table]:
+        """The source's rows, normalised, as tables of `schema(options)`."""
+        raise NotImplementedError
+
+    def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        self._drops = Counter()
+        for table in self.read_tables():
+            if len(table):
+                yield table.select(list(columns)) if columns else table
+
+    def loaded_columns(self) -> list[str]:
+        return list(self.entry.columns) if self.entry.columns else self.schema(self.options).names
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        """Count `count` source rows dropped for `reason` in this pass."""
+        if count:
+            self._drops[reason] += count
+
+    def _reader_drops(self) -> dict:
+        drops = dict(getattr(self, "_drops", {}))
+        self._drops = Counter()
+        return drops
+
+    def fetcher(self) -> ImageFetcher:
+        """As the base, but images may also live in the folders of the files the entry names."""
+        fetcher = super().fetcher()
+        folders = {os.path.dirname(outer_location(f)) for f in self.entry.files if not is_remote(f)}
+        fetcher.allowed_roots.extend(sorted(folders | set(self.extra_roots())))
+        return fetcher
+
+    def extra_roots(self) -> list[str]:
+        """More local folders images may be read from (e.g. an `image_folder` option)."""
+        return []
+
+    def tables_of(self, rows: Iterable[dict]) -> Iterator[pa.Table]:
+        """Tables of `schema(options)` from normalised row dicts, BATCH_ROWS at a time."""
+        schema, batch = self.schema(self.options), []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH_ROWS:
+                yield pa.Table.from_pylist(batch, schema=schema)
+                batch = []
+        if batch:
+            yield pa.Table.from_pylist(batch, schema=schema)
+
+    def kept(self, records: Iterable, normalise: Callable) -> Iterator[dict]:
+        """`normalise(record)` for each record; a SkipRow counts the record under its reason."""
+        for record in records:
+            try:
+                yield normalise(record)
+            except SkipRow as skip:
+                self.drop(skip.reason)
+
+    def keep_rows(self, table: pa.Table, checks: Sequence[tuple[str, np.ndarray]]) -> pa.Table:
+        """`table` without the rows a check fails; each dropped row counts under its first failing
+        check's reason (checks are (reason, passes-mask) pairs)."""
+        kept = np.ones(len(table), dtype=bool)
+        for reason, passes in checks:
+            self.drop(reason, int(np.count_nonzero(kept & ~passes)))
+            kept &= passes
+        return table if kept.all() else table.filter(pa.array(kept))
+
+    def records(self, path: str) -> Iterator[dict]:
+        """The records of a JSON array or JSONL file, streamed (bad items counted)."""
+        return json_records(self.storage, path, self._drops)
+
+    def folder_of_option(self, value: str | None) -> str | None:
+        """An option naming a folder, resolved like `json_path` (relative to the YAML file)."""
+        return self.storage.resolve(value) if value else None
+
+
+def json_records(storage: Storage, path: str, drops: Counter) -> Iterator[dict]:
+    """Objects of a `.json` array (parsed incrementally with ijson) or a `.jsonl` file; an item
+    that is not an object counts as `source:not_an_object`, a bad JSON line as
+    `source:invalid_json_line`. A file that cannot be parsed at all raises SourceError."""
+    try:
+        with storage.open(path) as handle:
+            if path.lower().endswith(".jsonl"):
+                yield from _jsonl(handle, drops)
+            else:
+                for item in ijson.items(handle, "item", use_float=True):
+                    if isinstance(item, dict):
+                        yield item
+                    else:
+                        drops["source:not_an_object"] += 1
+    except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
+        raise SourceError(f"{path}: cannot read as JSON ({type(err).__name__}: {err})") from err
+
+
+def _jsonl(handle, drops: Counter) -> Iterator[dict]:
+    for raw in handle:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            drops["source:invalid_json_line"] += 1
+            continue
+        if isinstance(item, dict):
+            yield item
+        else:
+            drops["source:not_an_object"] += 1
+
+
+def json_object_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:
+    """The (key, value) pairs of a file holding one JSON object, streamed."""
+    try:
+        with storage.open(path) as handle:
+            yield from ijson.kvitems(handle, "", use_float=True)
+    except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
+        raise SourceError(f"{path}: cannot read as a JSON object ({type(err).__name__}: {err})") from err
+
+
+def join_location(folder: str, relative: str) -> str:
+    """`relative` under `folder` (a local folder or a URI); absolute paths and URIs are kept."""
+    if "://" in relative or os.path.isabs(relative):
+        return relative
+    if is_remote(folder):
+        return posixpath.join(folder, relative)
+    return os.path.normpath(os.path.join(folder, relative))
+
+
+def parent_of(location: str) -> str:
+    """The folder holding a local file or a URI."""
+    return posixpath.dirname(location) if is_remote(location) else os.path.dirname(location)
+
+
+class FolderListing:
+    """Answers "does this file exist?" with one listing per folder (cheap on S3 too)."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+        self._names: dict[str, set[str]] = {}
+
+    def exists(self, location: str) -> bool:
+        """Whether `location` (a local path or URI) names an existing file."""
+        folder, name = parent_of(location), os.path.basename(location)
+        if folder not in self._names:
+            self._names[folder] = self._list(folder)
+        return name in self._names[folder]
+
+    def names(self, folder: str) -> set[str]:
+        """The file names directly inside `folder` (empty when it does not exist)."""
+        if folder not in self._names:
+            self._names[folder] = self._list(folder)
+        return self._names[folder]
+
+    def _list(self, folder: str) -> set[str]:
+        fs = self.storage.filesystem(folder)
+        try:
+            entries = fs.ls(folder, detail=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return set()
+        return {posixpath.basename(str(e).rstrip("/")) for e in entries}
+
+
+def as_text(value) -> str | None:
+    """Text from str or UTF-8 bytes (undecodable bytes replaced); None stays None."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return None if value is None else str(value)
+
+
+def as_int(value) -> int | None:
+    """An int from an int, a float (rounded; NaN -> None) or numeric text; None when absent."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else int(round(number))
+
+
+def as_float(value) -> float | None:
+    """A float, None for absent or unparsable values."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_id(value) -> str | None:
+    """A row id as text (sources store ints, floats like 12.0, or strings)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return as_text(value)
+
+
+def string_list(value) -> list[str]:
+    """A list of strings from a string, a list, or None/''."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (str, bytes)):
+        return [as_text(value)]
+    return [as_text(v) for v in value if v not in (None, "")]
