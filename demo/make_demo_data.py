@@ -519,6 +519,14 @@ def main() -> None:
     make_grounding_refcoco()
     make_omni_edit_gpt()
     make_source_samples()
+    make_task_samples()  # demo/data/ was emptied above: the task tables are made again too
+
+
+def make_task_samples() -> None:
+    """The per-task tables of demo/make_task_samples.py (they share demo/data/)."""
+    import make_task_samples as task_samples
+
+    task_samples.main()
 
 
 if __name__ == "__main__":
