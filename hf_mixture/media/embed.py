@@ -1,28 +1,89 @@
-"""Turn a table's image references into embedded, checked image bytes, in parallel threads."""
+"""Turn a table's image references into embedded, checked image bytes.
+
+Reading is I/O: it runs in the caller's thread pool (through `ImageFetcher.read`, so its
+resolution, root containment and error mapping apply). Decoding and resizing is CPU work: each
+reading thread hands its bytes to `decoder`, a process pool when one is given (`decode_pool`),
+and waits for the result, so the number of images in flight is bounded by the thread count.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import atexit
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
 
 from hf_mixture.media.fetch import ImageFetcher, image_name
-from hf_mixture.media.images import CheckedImage, MediaError
+from hf_mixture.media.images import (
+    DEFAULT_CHECK,
+    CheckedImage,
+    MediaError,
+    check_image,
+    check_image_returning_changes,
+)
 from hf_mixture.schema import FEATURES
 
 IMAGE_LIST_TYPE = FEATURES.arrow_schema.field("images").type
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def default_decode_processes() -> int:
+    """Processes for decoding: the CPUs this process may use (1 means decode in the I/O threads).
+    1 in a daemonic process (e.g. a PyTorch DataLoader worker streaming a stage from its sources,
+    hf_mixture/streaming/reweight.py), which may not start children."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def decode_pool(processes: int) -> ProcessPoolExecutor | None:
+    """A shared process pool of `processes` workers (None for 0 or 1: decode in threads).
+
+    Workers are forked (on Linux) and started at once, when the pool is made: forking never
+    re-imports the user's `__main__` (spawn and forkserver do, which runs an unguarded script's
+    code again in every worker), and the workers only run PIL on bytes they are sent."""
+    if processes <= 1:
+        return None
+    if processes not in _POOLS:
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        for started in [pool.submit(os.getpid) for _ in range(processes)]:
+            started.result()
+        _POOLS[processes] = pool
+    return _POOLS[processes]
+
+
+@atexit.register
+def _shutdown_pools() -> None:
+    for pool in _POOLS.values():
+        pool.shutdown(wait=False, cancel_futures=True)
+    _POOLS.clear()
 
 
 def embed_images(
-    table: pa.Table, fetcher: ImageFetcher, *, short_side: int | None, executor: ThreadPoolExecutor
+    table: pa.Table,
+    fetcher: ImageFetcher,
+    *,
+    short_side: int | None,
+    executor: Executor,
+    decoder: Executor | None = None,
+    check: str = DEFAULT_CHECK,
 ) -> tuple[pa.Table, np.ndarray]:
     """`table` with `images` / `image_gen` as embedded bytes and `original_*` set, and per row the
-    reason it must be dropped (None to keep). Targets (`image_gen`) are resized to `short_side`."""
+    reason it must be dropped (None to keep). Targets (`image_gen`) are resized to `short_side`.
+    `executor` reads (threads); `decoder` checks and resizes (None: in the reading thread)."""
     images, targets = table["images"].to_pylist(), table["image_gen"].to_pylist()
-    wanted = {(ref, None) for refs in images for ref in refs or []}
-    wanted |= {(ref, short_side) for refs in targets for ref in refs or []}
-    results = dict(zip(wanted, executor.map(lambda key: _fetch(fetcher, *key), wanted)))
+    wanted = list({(ref, None) for refs in images for ref in refs or []})
+    wanted += list({(ref, short_side) for refs in targets for ref in refs or []})
+    results = dict(zip(wanted, executor.map(lambda key: _fetch(fetcher, *key, decoder, check), wanted)))
     reasons = np.full(len(table), None, dtype=object)
     image_cells, target_cells, widths, heights = [], [], [], []
     for row, (row_images, row_targets) in enumerate(zip(images, targets)):
@@ -38,9 +99,15 @@ def embed_images(
     return _with_columns(table, image_cells, target_cells, widths, heights), reasons
 
 
-def _fetch(fetcher: ImageFetcher, ref: str, short_side: int | None) -> CheckedImage | str:
+def _fetch(
+    fetcher: ImageFetcher, ref: str, short_side: int | None, decoder: Executor | None, check: str
+) -> CheckedImage | str:
     try:
-        return fetcher.fetch(ref, short_side)
+        data = fetcher.read(ref)
+        if decoder is None:
+            return check_image(data, short_side, check)
+        checked = decoder.submit(check_image_returning_changes, data, short_side, check).result()
+        return checked if checked.data is not None else replace(checked, data=data)
     except MediaError as err:
         return err.reason
 
