@@ -39,9 +39,17 @@ def conform(partial: pa.Table, n_rows: int) -> pa.Table:
         if field.name in partial.column_names:
             columns[field.name] = partial[field.name].cast(field.type)
         else:
-            default = RECORD_DEFAULTS.get(field.name)
-            columns[field.name] = pa.array([default] * n_rows, type=field.type)
+            columns[field.name] = _constant(RECORD_DEFAULTS.get(field.name), field.type, n_rows)
     return pa.table(columns, schema=REFERENCE_SCHEMA)
+
+
+def _constant(value, arrow_type: pa.DataType, n_rows: int) -> pa.Array:
+    """`n_rows` copies of `value` (an empty list is built from offsets: `pa.repeat` of a list
+    scalar costs a Python object per row)."""
+    if pa.types.is_list(arrow_type) and value == []:
+        offsets = pa.array(np.zeros(n_rows + 1, dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, pa.array([], type=arrow_type.value_type))
+    return pa.repeat(pa.scalar(value, type=arrow_type), n_rows)
 
 
 def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.ndarray:
@@ -56,8 +64,10 @@ def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.nd
 def prepend_missing_image_tokens(table: pa.Table) -> pa.Table:
     """LaViDa-O's fix, at build time: a row with images and no `<image>` token anywhere gets
     `<image>\\n` in front of its first turn."""
-    n_images = _list_lengths(table["images"])
-    needs = (n_images > 0) & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
+    has_images = _list_lengths(table["images"]) > 0
+    if not has_images.any():
+        return table
+    needs = has_images & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
     if not needs.any():
         return table
     conversations = table["conversations"].to_pylist()

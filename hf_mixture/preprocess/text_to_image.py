@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -75,9 +76,9 @@ def _t2i_table(
     caption = table[caption_key].cast(pa.string())
     before, _, after = T2I_PROMPT.partition("{caption}")
     human = pc.binary_join_element_wise(before, caption, after, "")
-    conversations = _two_turn_lists(human, pa.array([T2I_ANSWER] * len(table), pa.string()))
+    conversations = _two_turn_lists(human, pa.repeat(pa.scalar(T2I_ANSWER), len(table)))
     columns = {
-        "task": pa.array(["t2i"] * len(table), pa.string()),
+        "task": pa.repeat(pa.scalar("t2i"), len(table)),
         "conversations": conversations,
         "image_gen": _singleton_lists(image_values if paths is None else paths),
         SKIP_REASON: _missing_reasons({caption_key: caption, image_column: image_values}),
@@ -150,23 +151,15 @@ def _missing_reasons(columns: dict[str, pa.Array]) -> pa.Array:
 def _two_turn_lists(human: pa.Array, gpt: pa.Array) -> pa.Array:
     """list<struct<from,value>> of [human, gpt] per row, built without Python loops."""
     n = len(human)
-    values = pa.chunked_array([human, gpt]).combine_chunks() if n else pa.array([], pa.string())
-    interleaved = values.take(_interleave_index(n))
-    roles = pa.array(["human", "gpt"] * n, pa.string())
-    structs = pa.StructArray.from_arrays([roles, interleaved], fields=list(TURN_TYPE))
-    return pa.ListArray.from_arrays(pa.array(range(0, 2 * n + 1, 2), pa.int32()), structs)
-
-
-def _interleave_index(n: int) -> pa.Array:
-    import numpy as np
-
-    index = np.empty(2 * n, dtype=np.int64)
-    index[0::2] = np.arange(n)
-    index[1::2] = np.arange(n) + n
-    return pa.array(index)
+    values = pa.chunked_array([human, gpt], type=pa.string()).combine_chunks()
+    pairs = np.empty(2 * n, dtype=np.int64)
+    pairs[0::2], pairs[1::2] = np.arange(n), np.arange(n) + n
+    roles = pa.array(["human", "gpt"], pa.string()).take(pa.array(np.tile([0, 1], n)))
+    structs = pa.StructArray.from_arrays([roles, values.take(pa.array(pairs))], fields=list(TURN_TYPE))
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), structs)
 
 
 def _singleton_lists(values: pa.Array) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    return pa.ListArray.from_arrays(pa.array(range(len(values) + 1), pa.int32()), values)
+    return pa.ListArray.from_arrays(pa.array(np.arange(len(values) + 1, dtype=np.int32)), values)
