@@ -1,0 +1,1 @@
+"""Stage YAML files: reading, strategy parsing, the config model, checking."""
