@@ -9,7 +9,6 @@ entry's report (and its `read` count) through `_reader_drops()`.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import posixpath
@@ -26,6 +25,7 @@ from builders.options import NoOptions, parse_options
 from hf_mixture.errors import SkipRow, SourceError
 from hf_mixture.media.archives import outer_location
 from hf_mixture.media.fetch import ImageFetcher
+from hf_mixture.sources.tables import json_records
 from hf_mixture.storage import Storage, is_remote
 
 BATCH_ROWS = 4096
@@ -123,40 +123,6 @@ class SourceBuilder(EntryBuilder):
     def folder_of_option(self, value: str | None) -> str | None:
         """An option naming a folder, resolved like `json_path` (relative to the YAML file)."""
         return self.storage.resolve(value) if value else None
-
-
-def json_records(storage: Storage, path: str, drops: Counter) -> Iterator[dict]:
-    """Objects of a `.json` array (parsed incrementally with ijson) or a `.jsonl` file; an item
-    that is not an object counts as `source:not_an_object`, a bad JSON line as
-    `source:invalid_json_line`. A file that cannot be parsed at all raises SourceError."""
-    try:
-        with storage.open(path) as handle:
-            if path.lower().endswith(".jsonl"):
-                yield from _jsonl(handle, drops)
-            else:
-                for item in ijson.items(handle, "item", use_float=True):
-                    if isinstance(item, dict):
-                        yield item
-                    else:
-                        drops["source:not_an_object"] += 1
-    except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
-        raise SourceError(f"{path}: cannot read as JSON ({type(err).__name__}: {err})") from err
-
-
-def _jsonl(handle, drops: Counter) -> Iterator[dict]:
-    for raw in handle:
-        line = raw.decode("utf-8", errors="replace").strip()
-        if not line:
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            drops["source:invalid_json_line"] += 1
-            continue
-        if isinstance(item, dict):
-            yield item
-        else:
-            drops["source:not_an_object"] += 1
 
 
 def json_object_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:

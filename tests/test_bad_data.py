@@ -77,14 +77,14 @@ def test_json_array_with_a_syntax_error_fails_at_its_position(images):
     with pytest.raises(ConfigError) as raised:
         load_stage_config(write_stage(images / "s.yaml", [_entry(path)]))
     message = str(raised.value)
-    assert "a.json: cannot read columns (IncompleteJSONError" in message
+    assert "a.json: cannot read as JSON (IncompleteJSONError" in message
     assert '"caption": oops}]' in message and "(right here)" in message
 
 
 def test_json_array_with_non_utf8_bytes_is_fatal(images):
     path = images / "a.json"
     path.write_bytes(b'[{"s3_path": "img/0.jpg", "caption": "caf\xe9"}]')
-    with pytest.raises(ConfigError, match="a.json: cannot read columns .*invalid bytes in UTF8"):
+    with pytest.raises(ConfigError, match="a.json: cannot read as JSON .*invalid bytes in UTF8"):
         load_stage_config(write_stage(images / "s.yaml", [_entry(path)]))
 
 

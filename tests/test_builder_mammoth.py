@@ -48,7 +48,7 @@ def test_empty_turn_pair_is_removed(tmp_path):
 def test_records_are_parsed_one_at_a_time_before_a_broken_tail(tmp_path):
     from collections import Counter
 
-    from builders.source import json_records
+    from hf_mixture.sources.tables import json_records
     from hf_mixture.storage import Storage
 
     text = json.dumps([{"id": 1, "conversations": []}])

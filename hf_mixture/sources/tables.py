@@ -89,7 +89,7 @@ class TableReader:
         elif fmt == "csv":
             yield from self._csv(path, columns)
         else:
-            rows = _json_array_rows(self, path, drops) if fmt == "json" else _jsonl_rows(self, path, drops)
+            rows = json_records(self.storage, path, drops)
             yield from _batched_tables(rows, columns, self.batch_rows)
 
     def _parquet(self, path: str, columns) -> Iterator[pa.Table]:
@@ -106,30 +106,37 @@ class TableReader:
                 yield pa.Table.from_batches([batch])
 
 
-def _json_array_rows(reader: TableReader, path: str, drops: Counter) -> Iterator[dict]:
-    with reader.storage.open(path) as handle:
-        for item in ijson.items(handle, "item", use_float=True):
-            if isinstance(item, dict):
-                yield item
+def json_records(storage: Storage, path: str, drops: Counter) -> Iterator[dict]:
+    """Objects of a `.json` array (parsed incrementally with ijson: never the whole file) or a
+    `.jsonl` file; an item that is not an object counts as `source:not_an_object`, a bad JSON line
+    as `source:invalid_json_line`. A file that cannot be parsed at all raises SourceError."""
+    try:
+        with storage.open(path) as handle:
+            if path.lower().endswith(".jsonl"):
+                yield from _jsonl_objects(handle, drops)
             else:
-                drops["source:not_an_object"] += 1
+                yield from _objects(ijson.items(handle, "item", use_float=True), drops)
+    except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
+        raise SourceError(f"{path}: cannot read as JSON ({type(err).__name__}: {err})") from err
 
 
-def _jsonl_rows(reader: TableReader, path: str, drops: Counter) -> Iterator[dict]:
-    with reader.storage.open(path) as handle:
-        for raw in handle:
-            line = raw.decode("utf-8", errors="replace").strip()
-            if not line:
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                drops["source:invalid_json_line"] += 1
-                continue
-            if isinstance(item, dict):
-                yield item
-            else:
-                drops["source:not_an_object"] += 1
+def _objects(items: Iterator, drops: Counter) -> Iterator[dict]:
+    for item in items:
+        if isinstance(item, dict):
+            yield item
+        else:
+            drops["source:not_an_object"] += 1
+
+
+def _jsonl_objects(handle, drops: Counter) -> Iterator[dict]:
+    for raw in handle:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        try:
+            yield from _objects([json.loads(line)], drops)
+        except json.JSONDecodeError:
+            drops["source:invalid_json_line"] += 1
 
 
 def _batched_tables(rows: Iterator[dict], columns, batch_rows: int) -> Iterator[pa.Table]:
