@@ -93,16 +93,18 @@ def format_boxes(boxes, width: float, height: float, fmt: str | BoxFormat = DEFA
     concatenated with no separator (LaViDa-O writes one `<LOC_BEGIN>...<LOC_END>` group per box)."""
     fmt = fmt if isinstance(fmt, BoxFormat) else box_format(fmt)
     if fmt.name == "loc":
-        return "".join(
-            "<LOC_BEGIN>" + "".join(f"<LOC_{v}>" for v in row) + "<LOC_END>"
-            for row in loc_coordinates(boxes, width, height)
-        )
+        return "".join(format_loc(row) for row in loc_coordinates(boxes, width, height))
     if fmt.name == "qwen":
         return "".join(
             f"<|box_start|>({a},{b}),({c},{d})<|box_end|>"
             for a, b, c, d in qwen_coordinates(boxes, width, height)
         )
     return "".join(f"[{a}, {b}, {c}, {d}]" for a, b, c, d in pixel_coordinates(boxes, width, height))
+
+
+def format_loc(coordinates) -> str:
+    """`<LOC_BEGIN><LOC_x1><LOC_y1><LOC_x2><LOC_y2><LOC_END>` for four LOC integers."""
+    return "<LOC_BEGIN>" + "".join(f"<LOC_{int(v)}>" for v in coordinates) + "<LOC_END>"
 
 
 def grounded_phrase(

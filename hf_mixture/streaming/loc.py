@@ -11,7 +11,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-LOC_MAX = 1024
+from hf_mixture.grounding import LOC_SIZE, format_loc, loc_coordinates
+
+LOC_MAX = LOC_SIZE
 LOC_BOX_RE = re.compile(r"<LOC_BEGIN>\s*<LOC_(\d+)>\s*<LOC_(\d+)>\s*<LOC_(\d+)>\s*<LOC_(\d+)>\s*<LOC_END>")
 PHRASE_BEFORE_RE = re.compile(r"<box_p>\s*((?:(?!</?box_p>|<LOC_).)*?)\s*</box_p>\s*$", re.DOTALL)
 
@@ -48,33 +50,24 @@ def parse_loc_boxes(text: str) -> list[LocBox]:
 
 def format_loc_box(box: tuple[int, int, int, int]) -> str:
     """`<LOC_BEGIN><LOC_x1><LOC_y1><LOC_x2><LOC_y2><LOC_END>`."""
-    return "<LOC_BEGIN>" + "".join(f"<LOC_{int(v)}>" for v in box) + "<LOC_END>"
-
-
-def _pad_offsets(width: int, height: int) -> tuple[int, int, int]:
-    side = max(width, height)
-    return side, (side - width) // 2, (side - height) // 2
+    return format_loc(box)
 
 
 def _clip(value: float, high: float) -> float:
     return min(max(value, 0.0), high)
 
 
-def pixel_box_to_loc(box: Box, width: int, height: int, loc_max: int = LOC_MAX) -> tuple[int, int, int, int]:
-    """A pixel xyxy box of a `width` x `height` image in the LOC frame (padded square, rounded)."""
-    side, dx, dy = _pad_offsets(width, height)
-    scale = loc_max / side
-    x1, y1, x2, y2 = box
-    return tuple(  # type: ignore[return-value]
-        int(round(_clip(v, loc_max)))
-        for v in ((x1 + dx) * scale, (y1 + dy) * scale, (x2 + dx) * scale, (y2 + dy) * scale)
-    )
+def pixel_box_to_loc(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
+    """A pixel xyxy box of a `width` x `height` image in the LOC frame: the build's own conversion
+    (`hf_mixture.grounding.loc_coordinates`), so train-time and build-time boxes agree."""
+    return tuple(int(v) for v in loc_coordinates([box], width, height)[0])  # type: ignore[return-value]
 
 
 def loc_to_pixel_box(loc: tuple[int, int, int, int], width: int, height: int, loc_max: int = LOC_MAX) -> Box:
-    """A LOC box back in pixels of the `width` x `height` image (clipped to the image)."""
-    side, dx, dy = _pad_offsets(width, height)
-    scale = side / loc_max
+    """A LOC box back in pixels of the `width` x `height` image (clipped to the image); the
+    inverse of `pixel_box_to_loc` up to rounding."""
+    side = max(width, height)
+    dx, dy, scale = (side - width) / 2, (side - height) / 2, side / loc_max
     x1, y1, x2, y2 = loc
     return (
         _clip(x1 * scale - dx, width),
