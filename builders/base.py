@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import datasets
 import pyarrow as pa
+from tqdm.auto import tqdm
 from datasets.builder import Key
 
 from hf_mixture.config.model import EntryConfig, StageSettings
@@ -30,6 +31,7 @@ class EntryBuilderConfig(datasets.BuilderConfig):
     entry: EntryConfig | None = None
     settings: StageSettings | None = None
     yaml_dir: str = "."
+    progress: bool = True  # a progress bar named after the entry, counting source rows
     media_budget: MediaBudget | None = None  # shared by all entries of a build (stage.media_budget_seconds)
 
 
@@ -104,9 +106,18 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
         pipeline = EntryPipeline(
             self.entry, self.config.settings, self.fetcher(), filters, selection, self.stats
         )
-        for index, table in enumerate(pipeline.run(self.source_tables(self.entry.columns))):
+        tables = self._with_progress(self.source_tables(self.entry.columns))
+        for index, table in enumerate(pipeline.run(tables)):
             yield Key(0, index), table
         self._count_reader_drops()
+
+    def _with_progress(self, tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        """`tables`, advancing a progress bar named after the entry by the source rows read."""
+        with tqdm(desc=f"{self.entry.name}", unit=" rows", total=self.metadata_row_count(),
+                  disable=not self.config.progress) as bar:
+            for table in tables:
+                yield table
+                bar.update(len(table))
 
     def _count_reader_drops(self) -> None:
         """Rows the source dropped before the pipeline saw them: read, and dropped by reason."""

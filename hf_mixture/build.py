@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -119,7 +120,8 @@ def build_entry(
     `media_budget` is the build's shared time budget for remote images."""
     builder = entry_builder(config, entry, cache_dir, media_budget=media_budget)
     try:
-        builder.download_and_prepare(download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD)
+        with _own_progress_bar(builder):
+            builder.download_and_prepare(download_mode=datasets.DownloadMode.FORCE_REDOWNLOAD)
     except DatasetGenerationError as err:  # `datasets` wraps our errors; give back the one that says why
         cause = err.__cause__
         if isinstance(cause, (SamplingError, SourceError)):
@@ -130,6 +132,19 @@ def build_entry(
     if builder.info.splits["train"].num_examples == 0:  # `datasets` cannot open a 0-row split
         return datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES), builder.stats
     return builder.as_dataset(split="train"), builder.stats
+
+
+@contextlib.contextmanager
+def _own_progress_bar(builder):
+    """While `builder` prepares, show its per-entry bar instead of `datasets`' generic one."""
+    shown = not datasets.utils.are_progress_bars_disabled()
+    builder.config.progress = shown
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if shown:
+            datasets.enable_progress_bars()
 
 
 def entry_builder(

@@ -1,0 +1,372 @@
+"""The Ray Data engine: one entry's rows built on a Ray cluster by the local build's own steps.
+
+Per entry (the driver plans, Ray Data runs):
+
+1. pieces (`pieces.py`): row groups of parquet files (offsets from the footers), other files whole;
+2. a counting pass when the sampling strategy needs filtered positions or their total, or a
+   piece's start is unknown: one Ray read task per piece returns (rows, rows passing the filters);
+3. the selection (`plan_selection`, seeded as in the local build) is put in the object store once;
+4. the dataset: read tasks (a Datasource, one per piece) read the piece and run
+   `EntryPipeline.select` (filters + sampling over global filtered positions) -> `map_batches`
+   tasks run `EntryPipeline.records` (preprocess, `<image>` tokens, invariants) -> a streaming
+   repartition into `MEDIA_CHUNK_ROWS`-row blocks -> `map_batches` tasks (at most one per cluster
+   CPU) run `EntryPipeline.media` (image fetch + check + resize, then `dup:K`); Ray Data's
+   streaming executor bounds the blocks in flight (backpressure), `preserve_order` keeps the order;
+5. `write_parquet` into the build's work folder, then `datasets.Dataset.from_parquet` of the
+   files ordered by their first row id (checked contiguous).
+
+Every task reports its counters (`EntryStats` fields) to a small actor (`tally.py`) keyed by its
+piece or batch, so a retried task overwrites rather than adds; the driver sums them into the
+entry's stats.
+Reader drops (e.g. invalid JSON lines) are counted by the main pass only.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import ray
+from ray.data import DataContext, Datasource, ReadTask
+from ray.data.block import BlockMetadata
+
+from builders.tabular import TabularBuilder
+from hf_mixture.config.model import EntryConfig, StageConfig
+from hf_mixture.engines import EngineError
+from hf_mixture.engines.pieces import (
+    PIECE_ROWS,
+    Piece,
+    PieceStart,
+    needs_counting,
+    piece_starts,
+    plan_pieces,
+    row_group_tables,
+)
+from hf_mixture.engines.tally import Tally, add_counts, report
+from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
+from hf_mixture.filters import apply_filters
+from hf_mixture.media.http_policy import MediaBudget
+from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
+from hf_mixture.sampling import Selection, entry_seed, plan_selection
+from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
+from hf_mixture.stats import EntryStats
+
+POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
+
+
+class RayEngine:
+    """Builds entries with Ray Data.
+
+    Args:
+        address: the Ray cluster (`ray.init(address=...)`); None: RAY_ADDRESS when set, else a new
+            local Ray on this machine. Ignored when Ray is already initialised in this process.
+        piece_rows: rows per read piece of a parquet file (whole row groups).
+        media_tasks: the most image tasks at once (default: the cluster's CPUs).
+    """
+
+    def __init__(
+        self, address: str | None = None, *, piece_rows: int = PIECE_ROWS, media_tasks: int | None = None
+    ):
+        self.address, self.piece_rows, self.media_tasks = address, piece_rows, media_tasks
+
+    @contextmanager
+    def session(self) -> Iterator:
+        """`build_entry` with Ray initialised (and shut down after, if started here) and Ray Data
+        keeping the order of rows."""
+        started = not ray.is_initialized()
+        if started:
+            try:
+                ray.init(address=self.address)
+            except (ConnectionError, ValueError, RuntimeError) as err:
+                where = self.address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
+                raise EngineError(
+                    f"cannot start or reach the Ray cluster at {where} ({err}); start it with "
+                    "`ray start --head` or pass --address HOST:6379 (see docs/cluster.md)"
+                ) from err
+        options = DataContext.get_current().execution_options
+        previous, options.preserve_order = options.preserve_order, True
+        self._tally = Tally.remote()
+        try:
+            yield self.build_entry
+        finally:
+            options.preserve_order = previous
+            ray.kill(self._tally)
+            if started:
+                ray.shutdown()
+
+    def build_entry(
+        self,
+        config: StageConfig,
+        entry: EntryConfig,
+        cache_dir: str,
+        *,
+        media_budget: MediaBudget | None = None,
+    ) -> tuple[datasets.Dataset, EntryStats]:
+        """One entry's rows as a map-style Dataset (Arrow in `cache_dir`, which the cluster's
+        workers must be able to write: a shared filesystem on a multi-node cluster) and its
+        counts. `media_budget` is not shared with the workers: each worker process has its own."""
+        from hf_mixture.build import entry_builder  # build.py imports the engines: import on use
+
+        builder = entry_builder(config, entry, cache_dir, media_budget=media_budget)
+        spec = EntrySpec(config, entry, tuple(builder.loaded_columns()))
+        filters = spec.filters()
+        stats = builder.new_stats(filters)
+        try:
+            pieces = plan_pieces(entry, builder.storage, type(builder) is TabularBuilder, self.piece_rows)
+            counts = _count_pieces(spec, pieces) if needs_counting(entry, pieces, filters) else None
+            starts, total = piece_starts(pieces, counts)
+            n_rows = total if needs_count(entry) else 2**62
+            selection = plan_selection(entry.sampling, n_rows, entry_seed(config.settings.seed, entry.name))
+            out = Path(cache_dir) / f"ray-{entry.index}-{entry.key.replace('/', '_')}"
+            parts = self._run(spec, pieces, starts, selection, out)
+        except Exception as err:  # noqa: BLE001 - give back our error (naming the entry), not Ray's wrapper
+            ours = _entry_error(config, entry, err)
+            if ours is err:
+                raise
+            raise ours from None
+        for part in parts:
+            add_counts(stats, part)
+        dataset = ordered_dataset(out, entry.key, cache_dir)
+        if len(dataset) != stats.rows:
+            raise EngineError(
+                f"{config.path}: {entry.label}: the Ray build wrote {len(dataset)} rows but its tasks "
+                f"reported {stats.rows}; a task's counts were lost (rerun; report it if it repeats)"
+            )
+        return dataset, stats
+
+    def _run(self, spec: EntrySpec, pieces, starts, selection: Selection, out: Path) -> list[dict]:
+        """Run the entry's dataset into parquet files in `out`; the counters of every task."""
+        tally = self._tally
+        try:
+            source = PieceSource(
+                pieces, functools.partial(_select_piece, spec, ray.put(selection), tally), starts
+            )
+            dataset = ray.data.read_datasource(source, override_num_blocks=len(pieces))  # no re-splitting
+            dataset = dataset.map_batches(
+                _records_batch,
+                fn_kwargs={"spec": spec, "tally": tally},
+                batch_format="pyarrow",
+                batch_size=None,
+            )
+            # one image batch a block, so that the image step runs on as many CPUs as there are batches
+            dataset = dataset.repartition(target_num_rows_per_block=MEDIA_CHUNK_ROWS)
+            dataset = dataset.map_batches(
+                _media_batch,
+                fn_kwargs={"spec": spec, "tally": tally},
+                batch_format="pyarrow",
+                batch_size=MEDIA_CHUNK_ROWS,
+                compute=ray.data.TaskPoolStrategy(size=self._media_tasks()),
+            )
+            dataset.write_parquet(str(out))
+        finally:
+            parts = ray.get(tally.take.remote(spec.token))
+        return parts
+
+    def _media_tasks(self) -> int:
+        return self.media_tasks or max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """What a worker needs to run an entry's steps (small; pickled into every task)."""
+
+    config: StageConfig
+    entry: EntryConfig
+    loaded_columns: tuple[str, ...]
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # one entry of one build
+
+    def filters(self) -> list:
+        """The entry's filters, as the local build makes them."""
+        return entry_filters(self.entry, self.loaded_columns)
+
+    def blank_stats(self) -> EntryStats:
+        """Empty counters for one task."""
+        e = self.entry
+        return EntryStats(e.index, e.name, e.key, e.length_group, e.preprocess_fn, e.sampling.text)
+
+    def builder(self, files: tuple[str, ...]):
+        """The entry's builder over `files` (a piece's files, or all of them)."""
+        from hf_mixture.build import entry_builder
+
+        return entry_builder(self.config, replace(self.entry, files=files), _worker_cache())
+
+    def pipeline(self, stats: EntryStats, selection: Selection | None = None, fetcher=None) -> EntryPipeline:
+        """The local build's pipeline with `stats`; a step that does not select or fetch images
+        passes no selection or fetcher. Images are decoded in the task's threads (one CPU each)."""
+        settings = self.config.settings
+        return EntryPipeline(
+            self.entry, settings, fetcher, self.filters(), selection, stats, decode_processes=1
+        )
+
+
+class PieceSource(Datasource):
+    """A Ray Data source with one read task per piece, in piece order; `read(piece, start)` yields
+    the piece's blocks."""
+
+    def __init__(self, pieces: list[Piece], read, starts: list[PieceStart] | None = None):
+        super().__init__()
+        self.pieces, self.read, self.starts = pieces, read, starts
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        return None
+
+    def get_read_tasks(self, parallelism: int, per_task_row_limit=None, data_context=None) -> list[ReadTask]:
+        tasks = []
+        for piece in self.pieces:
+            start = self.starts[piece.index] if self.starts is not None else None
+            metadata = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=piece.files)
+            tasks.append(ReadTask(functools.partial(self.read, piece, start), metadata))
+        return tasks
+
+
+def _count_pieces(spec: EntrySpec, pieces: list[Piece]) -> dict[int, tuple[int, int]]:
+    """Piece index -> (rows, rows passing the filters), read with only the filter columns."""
+    source = PieceSource(pieces, functools.partial(_count_piece, spec))
+    rows = ray.data.read_datasource(source, override_num_blocks=len(pieces)).take_all()
+    return {int(r["piece"]): (int(r["rows"]), int(r["passing"])) for r in rows}
+
+
+def _count_piece(spec: EntrySpec, piece: Piece, start) -> Iterator[pa.Table]:
+    filters = spec.filters()
+    rows = passing = 0
+    if piece.rows is not None and not filters:
+        rows = passing = piece.rows
+    else:
+        needed = sorted({c for f in filters for c in f.columns}) or None
+        for table in _piece_tables(spec, piece, needed, Counter()):
+            rows += len(table)
+            passing += (
+                int(np.count_nonzero(apply_filters(table, filters, Counter()))) if filters else len(table)
+            )
+    yield pa.table({"piece": [piece.index], "rows": [rows], "passing": [passing]})
+
+
+def _select_piece(
+    spec: EntrySpec, selection_ref, tally, piece: Piece, start: PieceStart
+) -> Iterator[pa.Table]:
+    """The piece's selected rows with their source positions (as `EntryPipeline.run` selects)."""
+    stats = spec.blank_stats()
+    pipeline = spec.pipeline(stats, ray.get(selection_ref))
+    position, filtered = start.position, start.filtered
+    reader_drops: Counter = Counter()
+    for table in _piece_tables(spec, piece, spec.entry.columns, reader_drops):
+        stats.read += len(table)
+        kept, passing = pipeline.select(table, filtered)
+        filtered += passing
+        positions = position + kept
+        position += len(table)
+        if len(kept):
+            rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
+            yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
+    stats.dropped.update(reader_drops)
+    stats.read += sum(reader_drops.values())
+    report(tally, (spec.token, "select", piece.index), stats)
+
+
+def _piece_tables(spec: EntrySpec, piece: Piece, columns, reader_drops: Counter) -> Iterator[pa.Table]:
+    """A piece's source tables (`columns` only); rows the reader dropped are added to `reader_drops`."""
+    if piece.row_groups is not None:
+        yield from row_group_tables(spec.builder(piece.files).storage, piece, columns)
+        return
+    builder = spec.builder(piece.files)
+    yield from builder.source_tables(columns)
+    reader_drops.update(builder._reader_drops())  # the builders' per-pass drop counts (builders/base.py)
+
+
+def _records_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:
+    """`EntryPipeline.records` of one block of selected rows."""
+    if not len(batch):
+        return REFERENCE_SCHEMA.empty_table()
+    positions = batch[POSITION].to_numpy()
+    stats = spec.blank_stats()
+    records = spec.pipeline(stats).records(batch.drop_columns([POSITION]), positions)
+    report(tally, (spec.token, "records", int(positions[0])), stats)
+    return records
+
+
+def _media_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:
+    """`EntryPipeline.media` (fetch, check, resize, embed, then `dup:K`) of a batch of records,
+    with the worker process's fetcher and `image_workers` reading threads for this build."""
+    if not len(batch):
+        return FEATURES.arrow_schema.empty_table()
+    fetcher, executor = _worker_media(spec)
+    stats = spec.blank_stats()
+    out = spec.pipeline(stats, fetcher=fetcher).media(batch, executor, None)
+    report(tally, (spec.token, "media", batch["id"][0].as_py()), stats)
+    return out
+
+
+_MEDIA: dict[str, tuple] = {}
+
+
+def _worker_media(spec: EntrySpec) -> tuple:
+    """This worker process's (fetcher, reading threads) of the build `spec` belongs to: made once,
+    kept for the next batches (Ray reuses worker processes); those of an earlier build are closed."""
+    if spec.token not in _MEDIA:
+        for _, old_executor in _MEDIA.values():
+            old_executor.shutdown(wait=False)
+        _MEDIA.clear()
+        fetcher = spec.builder(tuple(spec.entry.files)).fetcher()
+        _MEDIA[spec.token] = fetcher, ThreadPoolExecutor(max_workers=spec.config.settings.image_workers)
+    return _MEDIA[spec.token]
+
+
+def ordered_dataset(folder: Path, key: str, cache_dir: str) -> datasets.Dataset:
+    """The parquet files Ray wrote into `folder` as one Dataset in row order: files sorted by the
+    source position in their first id, checked not to overlap."""
+    spans = sorted(span for span in map(functools.partial(_id_span, key), folder.glob("*.parquet")) if span)
+    for before, after in zip(spans, spans[1:]):
+        if before[1] > after[0]:
+            raise EngineError(f"{folder}: parquet files {before[2]} and {after[2]} overlap in row order")
+    if not spans:
+        return datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES)
+    files = [str(span[2]) for span in spans]
+    return datasets.Dataset.from_parquet(files, features=FEATURES, cache_dir=cache_dir)
+
+
+def _id_span(key: str, path: Path) -> tuple[int, int, Path] | None:
+    """(first, last) source positions of the rows of one written file; None when it has none."""
+    parquet_file = pq.ParquetFile(path)
+    groups = [i for i in range(parquet_file.num_row_groups) if parquet_file.metadata.row_group(i).num_rows]
+    if not groups:
+        return None
+    first = parquet_file.read_row_group(groups[0], columns=["id"])["id"][0].as_py()
+    last = parquet_file.read_row_group(groups[-1], columns=["id"])["id"][-1].as_py()
+    return _position_of(key, first), _position_of(key, last), path
+
+
+def _position_of(key: str, row_id: str) -> int:
+    """The source position in `<key>/<position>[#copy]`."""
+    return int(row_id[len(key) + 1 :].split("#", 1)[0])
+
+
+@functools.cache
+def _worker_cache() -> str:
+    """A folder for the lock files of builders made in this worker process."""
+    return tempfile.mkdtemp(prefix="hf-mixture-ray-")
+
+
+def _entry_error(config: StageConfig, entry: EntryConfig, err: Exception) -> Exception:
+    """The package error behind a Ray failure (Ray wraps exceptions raised in tasks), naming the
+    entry; other failures are returned unchanged."""
+    seen, cause = set(), err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, HfMixtureError) and not isinstance(cause, ray.exceptions.RayError):
+            if isinstance(cause, (SamplingError, SourceError)):
+                return type(cause)(f"{config.path}: {entry.label}: {cause}")
+            return cause
+        cause = getattr(cause, "cause", None) or cause.__cause__
+    return err
