@@ -99,10 +99,11 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
     def _generate_tables(self) -> Iterator[tuple[Key, pa.Table]]:
         filters = entry_filters(self.entry, self.loaded_columns())
         self.stats = self.new_stats(filters)
-        self._count_reader_drops()
+        self.take_reader_drops()  # start from zero
         selection = entry_selection(
             self.entry, self.config.settings, filters, self.source_tables, self.metadata_row_count
         )
+        self.take_reader_drops()  # rows a counting pass skipped are skipped (and counted) again below
         pipeline = EntryPipeline(
             self.entry, self.config.settings, self.fetcher(), filters, selection, self.stats
         )
@@ -121,9 +122,10 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
 
     def _count_reader_drops(self) -> None:
         """Rows the source dropped before the pipeline saw them: read, and dropped by reason."""
-        drops = self._reader_drops()
+        drops = self.take_reader_drops()
         self.stats.dropped.update(drops)
         self.stats.read += sum(drops.values())
 
-    def _reader_drops(self):
+    def take_reader_drops(self) -> dict:
+        """Rows the source reader skipped since the last call, by reason (and forget them)."""
         return {}

@@ -4,7 +4,7 @@ JSON record streams and path helpers.
 A source builder subclasses `SourceBuilder`, sets `NAME`, `OPTIONS`, `FILE_TYPES`, implements
 `schema(options)` (the Arrow schema of the rows it yields) and `read_tables()`. Rows it drops on
 purpose are counted with `self.drop(reason)`; the counts of the last pass over the source reach the
-entry's report (and its `read` count) through `_reader_drops()`.
+entry's report (and its `read` count) through `take_reader_drops()`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class SourceBuilder(EntryBuilder):
         if count:
             self._drops[reason] += count
 
-    def _reader_drops(self) -> dict:
+    def take_reader_drops(self) -> dict:
         drops = dict(getattr(self, "_drops", {}))
         self._drops = Counter()
         return drops

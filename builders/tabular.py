@@ -27,6 +27,6 @@ class TabularBuilder(EntryBuilder):
     def metadata_row_count(self) -> int | None:
         return self._reader().metadata_row_count()
 
-    def _reader_drops(self):
+    def take_reader_drops(self):
         drops, self._reader().drops = dict(self._reader().drops), type(self._reader().drops)()
         return drops

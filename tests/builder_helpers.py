@@ -53,7 +53,7 @@ def source_rows(tmp_path: Path, item: dict, **stage) -> tuple[list[dict], dict]:
     """The source rows a builder yields for `item` and the drops it counted in that pass."""
     builder = builder_for(tmp_path, item, **stage)
     rows = [row for table in builder.source_tables() for row in table.to_pylist()]
-    return rows, builder._reader_drops()
+    return rows, builder.take_reader_drops()
 
 
 def build_and_load(tmp_path: Path, entries: list[dict], name: str = "test-stage", **stage):

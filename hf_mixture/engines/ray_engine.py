@@ -282,7 +282,7 @@ def _piece_tables(spec: EntrySpec, piece: Piece, columns, reader_drops: Counter)
         return
     builder = spec.builder(piece.files)
     yield from builder.source_tables(columns)
-    reader_drops.update(builder._reader_drops())  # the builders' per-pass drop counts (builders/base.py)
+    reader_drops.update(builder.take_reader_drops())  # the builders' per-pass drop counts (builders/base.py)
 
 
 def _records_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:

@@ -68,8 +68,11 @@ class TableReader:
             return None
         total = 0
         for path in self.files:
-            with self.storage.open(path) as handle:
-                total += pq.read_metadata(handle).num_rows
+            try:
+                with self.storage.open(path) as handle:
+                    total += pq.read_metadata(handle).num_rows
+            except (OSError, pa.ArrowException) as err:
+                raise SourceError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
         return total
 
     def iter_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
