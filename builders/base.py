@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import datasets
 import pyarrow as pa
-from tqdm.auto import tqdm
 from datasets.builder import Key
+from tqdm.auto import tqdm
 
 from hf_mixture.config.model import EntryConfig, StageSettings
 from hf_mixture.media.fetch import ImageFetcher
