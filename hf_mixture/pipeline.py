@@ -199,7 +199,7 @@ class EntryPipeline:
         preprocess, missing `<image>` tokens, invariants; every drop counted."""
         records, reasons = self._records(rows, positions)
         records = self._drop(records, reasons)
-        records = prepend_missing_image_tokens(records)
+        records = prepend_missing_image_tokens(records, self.stats.repaired)
         return self._drop(records, invariant_reasons(records))
 
     def media(self, records: pa.Table, executor, decoder) -> pa.Table:
@@ -212,6 +212,7 @@ class EntryPipeline:
             executor=executor,
             decoder=decoder,
             check=self.image_check,
+            repairs=self.stats.repaired,
         )
         return self._duplicate(self._drop(embedded, media_reasons))
 

@@ -6,6 +6,7 @@ The invariants of schema.md are checked for a whole table at once: token counts 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -61,15 +62,17 @@ def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.nd
     return np.bincount(parents, weights=per_turn, minlength=len(conversations)).astype(np.int64)
 
 
-def prepend_missing_image_tokens(table: pa.Table) -> pa.Table:
+def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None) -> pa.Table:
     """LaViDa-O's fix, at build time: a row with images and no `<image>` token anywhere gets
-    `<image>\\n` in front of its first turn."""
+    `<image>\\n` in front of its first turn (counted in `repairs` as `repair:image_token_added`)."""
     has_images = _list_lengths(table["images"]) > 0
     if not has_images.any():
         return table
     needs = has_images & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
     if not needs.any():
         return table
+    if repairs is not None:
+        repairs["repair:image_token_added"] += int(needs.sum())
     conversations = table["conversations"].to_pylist()
     for row in np.flatnonzero(needs):
         turns = conversations[row]

@@ -19,6 +19,7 @@ class EntryStats:
     filters: list[str] = field(default_factory=list)
     read: int = 0
     dropped: Counter = field(default_factory=Counter)
+    repaired: Counter = field(default_factory=Counter)  # rows kept after a safe fix, by fix
     sampled: int = 0
     dup_added: int = 0
     rows: int = 0
@@ -35,4 +36,5 @@ class EntryStats:
         """A JSON-ready dict, drop reasons sorted."""
         data = asdict(self)
         data["dropped"] = {reason: n for reason, n in sorted(self.dropped.items()) if n}
+        data["repaired"] = {fix: n for fix, n in sorted(self.repaired.items()) if n}
         return data

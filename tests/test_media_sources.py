@@ -2,11 +2,13 @@
 path mappings; corrupt and missing images are dropped and counted, and the build goes on."""
 
 import io
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import load_dataset
 from factories import jpeg_bytes, t2i_entry, write_image, write_parquet, write_stage
+from PIL import Image
 
 from hf_mixture.build import build_stage
 
@@ -120,3 +122,34 @@ def test_stored_image_paths_are_file_names_never_local_folders(tmp_path):
     build(write_stage(tmp_path / "s.yaml", [t2i_entry(data)]), tmp_path / "out")
     stored = pq.read_table(next((tmp_path / "out" / "s").glob("train-*")))["image_gen"][0][0]["path"]
     assert stored.as_py() == "a.jpg"
+
+
+def test_normalised_images_are_kept_and_counted_as_repairs(tmp_path):
+    Image.new("CMYK", (20, 10), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg", format="JPEG")
+    write_image(tmp_path / "ok.jpg")
+    data = write_parquet(tmp_path / "d.parquet", t2i_rows(["cmyk.jpg", "ok.jpg"]))
+    result = build(write_stage(tmp_path / "s.yaml", [t2i_entry(data)]), tmp_path / "out")
+    (stats,) = result.entries
+    assert result.written.num_examples == 2
+    assert stats.repaired == {"normalise:mode_cmyk": 1}
+    assert json.loads(result.report_path.read_text())["entries"][0]["repaired"] == {"normalise:mode_cmyk": 1}
+
+
+def test_an_added_image_token_is_counted_as_a_repair(tmp_path):
+    write_image(tmp_path / "imgs" / "a.jpg")
+    rows = {
+        "image": ["a.jpg", "a.jpg"],
+        "conversations": [
+            json.dumps([{"from": "human", "value": "What is it?"}, {"from": "gpt", "value": "Red."}]),
+            json.dumps([{"from": "human", "value": "<image>\nAnd this?"}, {"from": "gpt", "value": "Red."}]),
+        ],
+    }
+    data = write_parquet(tmp_path / "d.parquet", rows)
+    entry = {
+        "name": "und",
+        "json_path": str(data),
+        "preprocess_fn": "preproces_und_mammoth_si_10M",
+        "image_root": "imgs",
+    }
+    (stats,) = build(write_stage(tmp_path / "s.yaml", [entry]), tmp_path / "out").entries
+    assert stats.written == 2 and stats.repaired == {"repair:image_token_added": 1}

@@ -40,6 +40,7 @@ def stats_counts(stats: EntryStats) -> dict:
         "dup_added": stats.dup_added,
         "rows": stats.rows,
         "dropped": {reason: n for reason, n in stats.dropped.items() if n},
+        "repaired": {fix: n for fix, n in stats.repaired.items() if n},
     }
 
 
@@ -50,3 +51,4 @@ def add_counts(stats: EntryStats, counts: dict) -> None:
     stats.dup_added += counts["dup_added"]
     stats.rows += counts["rows"]
     stats.dropped.update(counts["dropped"])
+    stats.repaired.update(counts["repaired"])

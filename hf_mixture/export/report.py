@@ -38,7 +38,7 @@ def load_report(out_dir: str | Path, stage: str) -> dict | None:
 
 
 def format_report(summary: dict, entries: Sequence[EntryStats]) -> str:
-    """A plain-text table of the report, one line per entry, then the drop reasons."""
+    """A plain-text table of the report, one line per entry, then drop reasons, repairs, filters."""
     header = (
         f"{'entry':<28}{'read':>9}{'dropped':>9}{'sampled':>9}{'+dup':>7}{'+mix':>7}{'written':>9}"
         f"{'expected':>10}{'realised':>10}"
@@ -53,7 +53,10 @@ def format_report(summary: dict, entries: Sequence[EntryStats]) -> str:
     for e in entries:
         reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(e.dropped.items()) if n)
         if reasons:
-            lines.append(f"  {e.name}: {reasons}")
+            lines.append(f"  {e.name}: dropped {reasons}")
+        repairs = ", ".join(f"{fix} {n}" for fix, n in sorted(e.repaired.items()) if n)
+        if repairs:
+            lines.append(f"  {e.name}: repaired (kept) {repairs}")
         for description in e.filters:
             lines.append(f"  {e.name}: filter {description}")
     return "\n".join(lines)

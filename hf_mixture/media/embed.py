@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
 
@@ -76,10 +77,12 @@ def embed_images(
     executor: Executor,
     decoder: Executor | None = None,
     check: str = DEFAULT_CHECK,
+    repairs: Counter | None = None,
 ) -> tuple[pa.Table, np.ndarray]:
     """`table` with `images` / `image_gen` as embedded bytes and `original_*` set, and per row the
     reason it must be dropped (None to keep). Targets (`image_gen`) are resized to `short_side`.
-    `executor` reads (threads); `decoder` checks and resizes (None: in the reading thread)."""
+    `executor` reads (threads); `decoder` checks and resizes (None: in the reading thread).
+    `repairs` counts, per fix, the kept rows whose images were normalised."""
     images, targets = table["images"].to_pylist(), table["image_gen"].to_pylist()
     wanted = list({(ref, None) for refs in images for ref in refs or []})
     wanted += list({(ref, short_side) for refs in targets for ref in refs or []})
@@ -92,6 +95,8 @@ def embed_images(
         failure = next((x for x in found + made if isinstance(x, str)), None)
         reasons[row] = failure
         ok = failure is None
+        if ok and repairs is not None:
+            repairs.update({change for checked in found + made for change in checked.changes})
         image_cells.append(_cells(row_images, found) if ok else [])
         target_cells.append(_cells(row_targets, made) if ok else [])
         widths.append(made[0].width if ok and made else None)

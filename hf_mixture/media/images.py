@@ -48,6 +48,7 @@ class CheckedImage:
     width: int
     height: int
     format: str
+    changes: tuple[str, ...] = ()  # normalise.py's fixes (e.g. `normalise:mode_cmyk`)
 
 
 def open_checked(data: bytes, check: str = "full", draft_size: tuple[int, int] | None = None) -> Image.Image:
@@ -84,12 +85,12 @@ def check_image(data: bytes, short_side: int | None = None, check: str = DEFAULT
     width, height, fmt = image.width, image.height, image.format or "PNG"
     if short_side is None or min(width, height) <= short_side:
         decode(image, check)
-        return CheckedImage(data, width, height, fmt)
+        return CheckedImage(data, width, height, fmt, normalised.changes)
     target = target_size(width, height, short_side)
     decode(image, "full" if check == "full" else "draft", draft_size=target)
     with _media_errors():
         resized = _resized_bytes(image, target)
-    return CheckedImage(resized, width, height, fmt)
+    return CheckedImage(resized, width, height, fmt, normalised.changes)
 
 
 def check_image_returning_changes(data: bytes, short_side: int | None, check: str) -> CheckedImage:
