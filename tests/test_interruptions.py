@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -165,3 +166,29 @@ def test_leftovers_of_dead_builds_are_removed_but_a_live_one_is_kept(tmp_path):
     other_stage.mkdir()
     assert remove_leftovers(tmp_path, "s") == [stale]
     assert live.exists() and other_stage.exists()
+
+
+def test_decode_workers_end_when_the_build_process_is_killed():
+    code = textwrap.dedent("""
+        import os, time
+        from hf_mixture.media.embed import decode_pool
+        pool = decode_pool(2)
+        print(" ".join(str(f.result()) for f in [pool.submit(os.getpid) for _ in range(4)]), flush=True)
+        time.sleep(60)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    workers = {int(pid) for pid in parent.stdout.readline().split()}
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert workers and not [pid for pid in workers if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

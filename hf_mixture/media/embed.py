@@ -9,8 +9,11 @@ and waits for the result, so the number of images in flight is bounded by the th
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
@@ -30,6 +33,7 @@ from hf_mixture.schema import FEATURES
 
 IMAGE_LIST_TYPE = FEATURES.arrow_schema.field("images").type
 _POOLS: dict[int, ProcessPoolExecutor] = {}
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def default_decode_processes() -> int:
@@ -55,11 +59,19 @@ def decode_pool(processes: int) -> ProcessPoolExecutor | None:
     if processes not in _POOLS:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent)
         for started in [pool.submit(os.getpid) for _ in range(processes)]:
             started.result()
         _POOLS[processes] = pool
     return _POOLS[processes]
+
+
+def _die_with_parent() -> None:
+    """In a decode worker: ask Linux to end this process when the build process dies, even by
+    SIGKILL (which runs no cleanup), so no orphaned decoder outlives a killed build."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @atexit.register
