@@ -55,11 +55,50 @@ def _constant(value, arrow_type: pa.DataType, n_rows: int) -> pa.Array:
 
 def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.ndarray:
     """Per row, how often `token` occurs over all turns."""
-    conversations = _combined(conversations)
-    values = pc.struct_field(pc.list_flatten(conversations), "value")
-    per_turn = pc.fill_null(pc.count_substring(values, token), 0).to_numpy(zero_copy_only=False)
-    parents = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
-    return np.bincount(parents, weights=per_turn, minlength=len(conversations)).astype(np.int64)
+    return _Turns(conversations).count(token)
+
+
+class _Turns:
+    """The turns of a conversations column, flattened once for every per-row check."""
+
+    def __init__(self, conversations: pa.ChunkedArray | pa.Array):
+        conversations = _combined(conversations)
+        flat = pc.list_flatten(conversations)
+        self.n_rows = len(conversations)
+        self.values = pc.struct_field(flat, "value")
+        self.roles = pc.struct_field(flat, "from")
+        self.parents = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
+        starts = conversations.offsets.to_numpy()[:-1] - conversations.offset
+        self.positions = np.arange(len(flat)) - starts[self.parents] if len(flat) else self.parents
+
+    def per_row(self, per_turn: np.ndarray) -> np.ndarray:
+        """Per row, the sum of a per-turn count."""
+        return np.bincount(self.parents, weights=per_turn, minlength=self.n_rows).astype(np.int64)
+
+    def count(self, token: str) -> np.ndarray:
+        """Per row, how often `token` occurs."""
+        return self.per_row(
+            pc.fill_null(pc.count_substring(self.values, token), 0).to_numpy(zero_copy_only=False)
+        )
+
+    def lengths(self) -> np.ndarray:
+        """Turns per row."""
+        return np.bincount(self.parents, minlength=self.n_rows)
+
+    def bad_roles(self) -> np.ndarray:
+        """Rows whose turns do not alternate human, gpt, human, ..."""
+        is_human = _flags(pc.equal(self.roles, "human"), False)
+        is_gpt = _flags(pc.equal(self.roles, "gpt"), False)
+        return self.per_row(~np.where(self.positions % 2 == 0, is_human, is_gpt)) > 0
+
+    def empty_turn(self) -> np.ndarray:
+        """Rows with a null, empty or all-whitespace turn (no string is copied to find them)."""
+        empty = pc.or_(pc.equal(pc.binary_length(self.values), 0), pc.utf8_is_space(self.values))
+        return self.per_row(_flags(empty, True)) > 0
+
+
+def _flags(mask, null_as: bool) -> np.ndarray:
+    return pc.fill_null(mask, null_as).to_numpy(zero_copy_only=False)
 
 
 def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None) -> pa.Table:
@@ -84,29 +123,23 @@ def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None
 
 def invariant_reasons(table: pa.Table) -> np.ndarray:
     """Per row, the reason code of the first broken invariant (schema.md), or None."""
-    conversations = _combined(table["conversations"])
+    turns = _Turns(table["conversations"])
     reasons = np.full(len(table), None, dtype=object)
     checks = [
-        ("invariant:no_turns", _list_lengths(conversations) == 0),
-        ("invariant:turns_not_alternating", _bad_roles(conversations)),
-        ("invariant:empty_turn", _has_empty_turn(conversations)),
-        (
-            "invariant:image_token_count",
-            token_counts(conversations, IMAGE_TOKEN) != _list_lengths(table["images"]),
-        ),
+        ("invariant:no_turns", turns.lengths() == 0),
+        ("invariant:turns_not_alternating", turns.bad_roles()),
+        ("invariant:empty_turn", turns.empty_turn()),
+        ("invariant:image_token_count", turns.count(IMAGE_TOKEN) != _list_lengths(table["images"])),
         (
             "invariant:image_gen_token_count",
-            token_counts(conversations, IMAGE_GEN_TOKEN) != _list_lengths(table["image_gen"]),
+            turns.count(IMAGE_GEN_TOKEN) != _list_lengths(table["image_gen"]),
         ),
         (
             "invariant:image_gen_enc_token_count",
-            token_counts(conversations, IMAGE_GEN_ENC_TOKEN) != _list_lengths(table["image_gen_enc"]),
+            turns.count(IMAGE_GEN_ENC_TOKEN) != _list_lengths(table["image_gen_enc"]),
         ),
         ("invariant:image_gen_enc_index", _bad_enc_index(table)),
-        (
-            "invariant:unknown_task",
-            ~pc.fill_null(pc.is_in(table["task"], pa.array(TASKS)), False).to_numpy(zero_copy_only=False),
-        ),
+        ("invariant:unknown_task", ~_flags(pc.is_in(table["task"], pa.array(TASKS)), False)),
     ]
     for reason, broken in reversed(checks):
         reasons[broken] = reason
@@ -121,33 +154,10 @@ def _list_lengths(array) -> np.ndarray:
     return pc.fill_null(pc.list_value_length(_combined(array)), 0).to_numpy(zero_copy_only=False)
 
 
-def _per_row_any(conversations: pa.Array, per_turn_flags: np.ndarray) -> np.ndarray:
-    parents = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
-    hits = np.bincount(parents, weights=per_turn_flags.astype(np.int64), minlength=len(conversations))
-    return hits > 0
-
-
-def _bad_roles(conversations: pa.Array) -> np.ndarray:
-    flat = pc.list_flatten(conversations)
-    roles = pc.struct_field(flat, "from")
-    offsets = pc.list_parent_indices(conversations).to_numpy(zero_copy_only=False)
-    starts = _combined(conversations).offsets.to_numpy()[:-1] - _combined(conversations).offset
-    position = np.arange(len(roles)) - starts[offsets] if len(roles) else np.array([], dtype=np.int64)
-    is_human = pc.fill_null(pc.equal(roles, "human"), False).to_numpy(zero_copy_only=False)
-    is_gpt = pc.fill_null(pc.equal(roles, "gpt"), False).to_numpy(zero_copy_only=False)
-    return _per_row_any(conversations, ~np.where(position % 2 == 0, is_human, is_gpt))
-
-
-def _has_empty_turn(conversations: pa.Array) -> np.ndarray:
-    values = pc.struct_field(pc.list_flatten(conversations), "value")
-    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
-    return _per_row_any(conversations, blank.to_numpy(zero_copy_only=False))
-
-
 def _bad_enc_index(table: pa.Table) -> np.ndarray:
     enc = _combined(table["image_gen_enc"])
     flat = pc.list_flatten(enc).to_numpy(zero_copy_only=False)
     parents = pc.list_parent_indices(enc).to_numpy(zero_copy_only=False)
     n_images = _list_lengths(table["images"])
     bad = (flat < 0) | (flat >= n_images[parents]) if len(flat) else np.zeros(0, dtype=bool)
-    return _per_row_any(enc, bad)
+    return np.bincount(parents, weights=bad, minlength=len(enc)) > 0
