@@ -63,37 +63,63 @@ def build_stage(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
-    budget = MediaBudget(settings.media_budget_seconds)
     with (
         tempfile.TemporaryDirectory(prefix="hf-mixture-", dir=work_dir) as cache,
         open_engine(engine, address) as engine_build_entry,
     ):
-        parts, stats = [], []
-        for position, entry in enumerate(config.entries, 1):
-            echo(
-                f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})"
-            )
-            dataset, entry_stats = engine_build_entry(config, entry, cache, media_budget=budget)
-            parts.append(dataset)
-            stats.append(entry_stats)
-        strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
-        mixed, probabilities = mix_entries(
-            parts,
-            [e.name for e in config.entries],
-            [e.length_group for e in config.entries],
-            weights=config.weights,
-            seed=settings.seed,
-            stopping_strategy=strategy,
-            num_samples=settings.num_samples,
-        )
-        if mixed is None:
-            raise SourceError(_no_rows_message(config, stats))
-        _account_mixing(mixed, stats, probabilities)
+        parts, stats = _build_entries(config, cache, engine_build_entry, echo)
+        mixed, strategy = _mix(config, parts, stats)
         row_bytes = sum(p.data.nbytes for p in parts) / max(1, sum(len(p) for p in parts))
         written = write_stage(
             mixed, out_dir, settings.name, row_bytes=row_bytes, num_shards=settings.num_shards
         )
-    summary = {
+    summary = _summary(config, strategy, written)
+    path = write_report(out_dir, settings.name, summary, stats)
+    save_stage_yaml(out_dir, settings.name, config.text)
+    update_readme(out_dir, settings.name, written, body=card_body(out_dir))
+    text = format_report(summary, stats)
+    echo(text)
+    return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
+
+
+def _build_entries(
+    config: StageConfig, cache: str, engine_build_entry, echo
+) -> tuple[list, list[EntryStats]]:
+    """Every entry's rows (map-style Datasets in `cache`) and counts, built by the engine."""
+    budget = MediaBudget(config.settings.media_budget_seconds)  # one time budget for the whole build
+    parts, stats = [], []
+    for position, entry in enumerate(config.entries, 1):
+        echo(f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})")
+        dataset, entry_stats = engine_build_entry(config, entry, cache, media_budget=budget)
+        parts.append(dataset)
+        stats.append(entry_stats)
+    return parts, stats
+
+
+def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[datasets.Dataset, str]:
+    """The interleaved stage and the stopping strategy used; each entry's written rows and shares
+    are recorded in `stats`."""
+    settings = config.settings
+    strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
+    mixed, probabilities = mix_entries(
+        parts,
+        [e.name for e in config.entries],
+        [e.length_group for e in config.entries],
+        weights=config.weights,
+        seed=settings.seed,
+        stopping_strategy=strategy,
+        num_samples=settings.num_samples,
+    )
+    if mixed is None:
+        raise SourceError(_no_rows_message(config, stats))
+    _account_mixing(mixed, stats, probabilities)
+    return mixed, strategy
+
+
+def _summary(config: StageConfig, strategy: str, written: WrittenStage) -> dict:
+    """The stage-level part of the build report."""
+    settings = config.settings
+    return {
         "stage": settings.name,
         "config": str(config.path),
         "seed": settings.seed,
@@ -105,12 +131,6 @@ def build_stage(
         "batch_sizes": config.batch_sizes,
         "warnings": [redact(w) for w in config.warnings],
     }
-    path = write_report(out_dir, settings.name, summary, stats)
-    save_stage_yaml(out_dir, settings.name, config.text)
-    update_readme(out_dir, settings.name, written, body=card_body(out_dir))
-    text = format_report(summary, stats)
-    echo(text)
-    return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
 
 
 def build_entry(
