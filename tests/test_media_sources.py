@@ -153,3 +153,11 @@ def test_an_added_image_token_is_counted_as_a_repair(tmp_path):
     }
     (stats,) = build(write_stage(tmp_path / "s.yaml", [entry]), tmp_path / "out").entries
     assert stats.written == 2 and stats.repaired == {"repair:image_token_added": 1}
+
+
+def test_json_path_is_read_over_http(tmp_path, http_server):
+    urls = [http_server.write(f"i/{i}.jpg", jpeg_bytes()) for i in range(2)]
+    lines = "\n".join(json.dumps({"s3_path": url, "caption": f"cap {i}"}) for i, url in enumerate(urls))
+    data_url = http_server.write("meta/d.jsonl", lines.encode())
+    result = build(write_stage(tmp_path / "s.yaml", [t2i_entry(data_url)]), tmp_path / "out")
+    assert result.written.num_examples == 2
