@@ -5,20 +5,38 @@
 complete, so the `<stage>/train-*` glob never matches a partial file; stale shards of an earlier
 build of the stage are removed after the new ones are in place. A build that was killed leaves
 its temporary folder behind; the next build of the stage removes it (when its process is gone).
+
+Shards are written with the settings of `Dataset.to_parquet` (datasets' `ParquetDatasetWriter`:
+features in the `huggingface` schema metadata, per-column options, content-defined chunking and
+its key-value metadata, page index), one `write_table` per row group as it does. Without an
+indices mapping the bytes are the ones `to_parquet` writes (tests/test_perf_stage.py compares
+them). With one (an interleave), `to_parquet` gathers a row group one row at a time (a table of N
+one-row chunks, slow to encode); here its rows are taken from the few contiguous source ranges they
+come from, into one chunk: same rows, row groups and settings, but the writer may cut pages
+elsewhere, so the bytes differ from `to_parquet`'s (deterministically: same seed, same bytes).
+Pages of the memory-mapped Arrow cache read for a row group are released after it is written
+(`release_mapped_pages`), so the resident size of a build does not grow with the rows written.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import math
 import os
 import re
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.arrow_writer import get_parquet_column_options
 
 SPLIT = "train"
 MAX_SHARD_BYTES = 500 * 1024**2
@@ -65,9 +83,11 @@ def write_stage(
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(stage), dir=out_dir))
     try:
         names = [shard_name(i, count) for i in range(count)]
+        cache_files = [f["filename"] for f in dataset.cache_files]
+        release_mapped_pages(cache_files)  # what mixing and counting touched
         for index, name in enumerate(names):
             shard = dataset.shard(num_shards=count, index=index, contiguous=True)
-            shard.to_parquet(str(staging / name), batch_size=rows_per_group)
+            write_parquet(shard, staging / name, rows_per_group, release=cache_files)
         _replace_shards(stage_dir, staging, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -78,6 +98,93 @@ def write_stage(
         num_bytes=_uncompressed_bytes(files),
         download_size=sum(f.stat().st_size for f in files),
     )
+
+
+def write_parquet(
+    dataset: datasets.Dataset, path: str | Path, batch_size: int, *, release: Iterable[str] = ()
+) -> None:
+    """`dataset.to_parquet(path, batch_size=batch_size)` with each row group gathered by
+    `row_groups` (the same bytes when `dataset` has no indices mapping); resident pages of the
+    memory-mapped files `release` are dropped after each row group."""
+    features = dataset.features
+    schema = features.arrow_schema
+    cdc = datasets.config.DEFAULT_CDC_OPTIONS  # what `to_parquet` (and `push_to_hub`) use by default
+    release = list(release)
+    with open(path, "wb") as file:
+        writer = pq.ParquetWriter(
+            file,
+            schema=schema,
+            use_content_defined_chunking=cdc,
+            write_page_index=True,
+            **get_parquet_column_options(features, schema),
+        )
+        for table in row_groups(dataset, batch_size):
+            writer.write_table(table)
+            del table
+            release_mapped_pages(release)
+        writer.add_key_value_metadata({"content_defined_chunking": json.dumps(cdc)})
+        writer.close()
+
+
+def row_groups(dataset: datasets.Dataset, batch_size: int) -> Iterator[pa.Table]:
+    """`dataset`'s rows in order, `batch_size` at a time, as Arrow tables of one chunk per column
+    when the dataset has an indices mapping (each gathered from the contiguous source ranges its
+    rows come from: an interleave reads every entry in order, so a group spans few ranges)."""
+    data = dataset.data  # `fast_slice`: a binary search over the chunks, not a walk through them
+    if dataset._indices is None:
+        for start in range(0, len(dataset), batch_size):
+            yield data.fast_slice(start, batch_size)
+        return
+    positions = dataset._indices.column(0)
+    for start in range(0, len(dataset), batch_size):
+        wanted = positions.slice(start, batch_size).to_numpy().astype(np.int64)
+        unique, inverse = np.unique(wanted, return_inverse=True)
+        breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+        firsts = unique[np.r_[0, breaks]]
+        lengths = np.diff(np.r_[0, breaks, len(unique)])
+        ranges = [data.fast_slice(int(first), int(length)) for first, length in zip(firsts, lengths)]
+        compact = pa.concat_tables(ranges).combine_chunks()
+        del ranges
+        yield compact.take(pa.array(inverse, pa.int64()))
+
+
+_MADV_DONTNEED = 4
+
+
+def release_mapped_pages(paths: Iterable[str]) -> int:
+    """Drop this process's resident pages of the memory-mapped files `paths` (Linux:
+    `madvise(MADV_DONTNEED)` over their mappings in /proc/self/maps); the bytes stay valid and are
+    read again from the page cache or the file when touched. Safe for the read-only mappings of the
+    `datasets` Arrow cache. Returns the bytes advised (0 elsewhere than Linux)."""
+    wanted = {os.path.realpath(p) for p in paths}
+    if not wanted or not sys.platform.startswith("linux"):
+        return 0
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+        madvise = _libc().madvise
+    except (OSError, AttributeError):
+        return 0
+    advised = 0
+    for line in maps:
+        fields = line.split(None, 5)
+        if len(fields) < 6 or fields[5] not in wanted or "w" in fields[1]:
+            continue
+        low, high = (int(x, 16) for x in fields[0].split("-"))
+        if madvise(ctypes.c_void_p(low), ctypes.c_size_t(high - low), _MADV_DONTNEED) == 0:
+            advised += high - low
+    return advised
+
+
+_LIBC = []
+
+
+def _libc():
+    if not _LIBC:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        libc.madvise.restype = ctypes.c_int
+        _LIBC.append(libc)
+    return _LIBC[0]
 
 
 def staging_prefix(stage: str, pid: int | None = None) -> str:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import datasets
+import numpy as np
 import pyarrow.compute as pc
 
 from hf_mixture.mixing.probabilities import entry_probabilities
@@ -54,12 +55,44 @@ def mix_entries(
     return mixed, probabilities
 
 
-def rows_per_entry(mixed: datasets.Dataset, batch_size: int = 1_000_000) -> Counter:
-    """How many rows of `mixed` come from each entry key (the part of `id` before the first '/')."""
+def rows_per_entry(
+    mixed: datasets.Dataset,
+    parts: Sequence[datasets.Dataset] | None = None,
+    keys: Sequence[str] | None = None,
+    batch_size: int = 1_000_000,
+) -> Counter:
+    """How many rows of `mixed` come from each entry key (the part of `id` before the first '/').
+
+    Given the `parts` `mix_entries` mixed and their entry `keys`, counted from the mix's own index
+    array (positions into the parts laid end to end, empty parts left out) without reading a row;
+    otherwise, or when the mix has no index array over several parts, by reading the `id` column."""
+    if parts is not None and keys is not None:
+        counted = _rows_per_part(mixed, [len(part) for part in parts])
+        if counted is not None:
+            return Counter({keys[i]: n for i, n in enumerate(counted) if n})
     counts: Counter = Counter()
     for start in range(0, len(mixed), batch_size):
         ids = mixed.select_columns(["id"]).with_format("arrow")[start : start + batch_size]["id"]
-        keys = pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0)
-        for item in pc.value_counts(keys).to_pylist():
+        keys_ = pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0)
+        for item in pc.value_counts(keys_).to_pylist():
             counts[item["values"]] += item["counts"]
+    return counts
+
+
+def _rows_per_part(mixed: datasets.Dataset, sizes: Sequence[int]) -> list[int] | None:
+    """Rows of `mixed` per part, from its indices mapping; None when that cannot say."""
+    kept = [i for i, size in enumerate(sizes) if size]
+    counts = [0] * len(sizes)
+    if len(kept) == 1:  # `mix_entries` returned the part itself (or its first rows)
+        counts[kept[0]] = len(mixed)
+        return counts
+    if mixed._indices is None or len(mixed.data) != sum(sizes):
+        return None  # a contiguous select dropped the mapping: which parts it spans is not known here
+    ends = np.cumsum([sizes[i] for i in kept])
+    per_kept = np.zeros(len(kept), dtype=np.int64)
+    for chunk in mixed._indices.column(0).chunks:
+        positions = chunk.to_numpy().astype(np.int64)
+        per_kept += np.bincount(np.searchsorted(ends, positions, side="right"), minlength=len(kept))
+    for slot, i in enumerate(kept):
+        counts[i] = int(per_kept[slot])
     return counts
