@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ def build_stage(
     ):
         parts, stats = _build_entries(config, cache, engine_build_entry, echo)
         mixed, strategy = _mix(config, parts, stats)
-        row_bytes = sum(p.data.nbytes for p in parts) / max(1, sum(len(p) for p in parts))
+        row_bytes = sum(map(_arrow_bytes, parts)) / max(1, sum(len(p) for p in parts))
         written = write_stage(
             mixed, out_dir, settings.name, row_bytes=row_bytes, num_shards=settings.num_shards
         )
@@ -99,6 +100,13 @@ def _build_entries(
         parts.append(dataset)
         stats.append(entry_stats)
     return parts, stats
+
+
+def _arrow_bytes(part: datasets.Dataset) -> int:
+    """The size of an entry's Arrow data, from its cache files (reading `Table.nbytes` of a
+    memory-mapped table would page the whole cache in); in-memory parts are measured directly."""
+    files = [f["filename"] for f in part.cache_files]
+    return sum(os.path.getsize(f) for f in files) if files else part.data.nbytes
 
 
 def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[datasets.Dataset, str]:

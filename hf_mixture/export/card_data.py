@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from hf_mixture.export.folder import read_stage_columns, read_stage_yaml, stage_files
+from hf_mixture.export.folder import iter_stage_batches, read_stage_yaml, stage_files
 from hf_mixture.export.licenses import known_source, source_license
 from hf_mixture.export.report import load_report
 
@@ -52,16 +52,20 @@ class StageSummary:
         return {source.license_id for source in self.sources}
 
 
+SUMMARY_COLUMNS = ("source", "task", "length_group", "license")
+
+
 def stage_summary(out_dir: str | Path, stage: str) -> StageSummary:
-    """Summarise `stage` of a built folder (reads only the small columns of its rows)."""
-    table = read_stage_columns(out_dir, stage, ["source", "task", "length_group", "license"])
+    """Summarise `stage` of a built folder (small columns only, batch by batch: memory stays flat)."""
+    counts = _combination_counts(out_dir, stage)
+    total = sum(counts.values())
     report = load_report(out_dir, stage) or {}
     entries = {e["name"]: e for e in report.get("entries", [])}
-    names = list(entries) + sorted(set(table["source"].to_pylist()) - set(entries))
-    sources = tuple(_source_summary(table, name, entries.get(name, {})) for name in names)
+    names = list(entries) + sorted({key[0] for key in counts} - set(entries))
+    sources = tuple(_source_summary(counts, total, name, entries.get(name, {})) for name in names)
     return StageSummary(
         name=stage,
-        rows=len(table),
+        rows=total,
         shards=len(stage_files(out_dir, stage)),
         report=report,
         sources=sources,
@@ -69,17 +73,30 @@ def stage_summary(out_dir: str | Path, stage: str) -> StageSummary:
     )
 
 
-def _source_summary(table: pa.Table, name: str, entry: dict) -> SourceSummary:
-    rows = table.filter(pc.equal(table["source"], name))
+def _combination_counts(out_dir: str | Path, stage: str) -> Counter:
+    """Rows per (source, task, length_group, license), counted per record batch."""
+    counts: Counter = Counter()
+    for batch in iter_stage_batches(out_dir, stage, SUMMARY_COLUMNS, batch_size=65536):
+        grouped = (
+            pa.Table.from_batches([batch]).group_by(list(SUMMARY_COLUMNS)).aggregate([([], "count_all")])
+        )
+        for row in grouped.to_pylist():
+            counts[tuple(row[c] for c in SUMMARY_COLUMNS)] += row["count_all"]
+    return counts
+
+
+def _source_summary(counts: Counter, total: int, name: str, entry: dict) -> SourceSummary:
+    mine = {key: n for key, n in counts.items() if key[0] == name}
+    rows = sum(mine.values())
     known = known_source(name, entry.get("preprocess_fn"))
-    license_text, license_id = source_license(rows["license"].to_pylist(), known)
-    groups = sorted(set(rows["length_group"].to_pylist())) or [entry.get("length_group", "default")]
+    license_text, license_id = source_license([key[3] for key in mine], known)
+    groups = sorted({key[2] for key in mine}) or [entry.get("length_group", "default")]
     return SourceSummary(
         name=name,
-        tasks=tuple(sorted(set(rows["task"].to_pylist()))),
+        tasks=tuple(sorted({key[1] for key in mine})),
         length_group=", ".join(groups),
-        rows=len(rows),
-        share=len(rows) / len(table) if len(table) else 0.0,
+        rows=rows,
+        share=rows / total if total else 0.0,
         expected_share=entry.get("expected_share"),
         license_text=license_text,
         license_id=license_id,
