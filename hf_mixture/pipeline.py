@@ -33,7 +33,6 @@ from hf_mixture.filters import (
 )
 from hf_mixture.media.embed import decode_pool, default_decode_processes, embed_images
 from hf_mixture.media.fetch import ImageFetcher
-from hf_mixture.media.images import DEFAULT_CHECK
 from hf_mixture.preprocess.registry import SKIP_REASON, get_preprocess
 from hf_mixture.records import (
     conform,
@@ -127,7 +126,8 @@ class EntryPipeline:
             and no image is read or checked (for measuring or planning the metadata path).
         decode_processes: processes that check and resize images (default: the usable CPUs;
             1: in the reading threads).
-        image_check: how images are checked (`full`, `draft`, `header`; see media/images.py).
+        image_check: how images are checked (`full`, `draft`, `header`; see media/images.py);
+            default: the stage's `image_check`.
     """
 
     def __init__(
@@ -141,11 +141,11 @@ class EntryPipeline:
         *,
         embed_media: bool = True,
         decode_processes: int | None = None,
-        image_check: str = DEFAULT_CHECK,
+        image_check: str | None = None,
     ):
         self.entry, self.settings, self.fetcher = entry, settings, fetcher
         self.filters, self.selection, self.stats = filters, selection, stats
-        self.embed_media, self.image_check = embed_media, image_check
+        self.embed_media, self.image_check = embed_media, image_check or settings.image_check
         self.decode_processes = default_decode_processes() if decode_processes is None else decode_processes
         self.function = get_preprocess(entry.preprocess_fn)
         # process_fn_kwargs plus the stage options the function declares (e.g. box_format)

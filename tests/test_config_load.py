@@ -146,3 +146,12 @@ def test_unknown_stopping_strategy_lists_the_allowed(tmp_path):
     )
     (message,) = problems(path)
     assert "all_exhausted_without_replacement" in message
+
+
+def test_image_check_is_a_stage_key_with_three_levels(tmp_path):
+    entry = t2i_entry(t2i_table(tmp_path, 1))
+    assert load_stage_config(write_stage(tmp_path / "a.yaml", [entry])).settings.image_check == "draft"
+    config = load_stage_config(write_stage(tmp_path / "b.yaml", [entry], stage={"image_check": "full"}))
+    assert config.settings.image_check == "full"
+    (message,) = problems(write_stage(tmp_path / "c.yaml", [entry], stage={"image_check": "none"}))
+    assert "stage.image_check: 'none' is not one of full, draft, header" in message

@@ -161,3 +161,18 @@ def test_json_path_is_read_over_http(tmp_path, http_server):
     data_url = http_server.write("meta/d.jsonl", lines.encode())
     result = build(write_stage(tmp_path / "s.yaml", [t2i_entry(data_url)]), tmp_path / "out")
     assert result.written.num_examples == 2
+
+
+def test_stage_image_check_decides_how_deep_images_are_checked(tmp_path):
+    noise = Image.frombytes("L", (128, 128), bytes(range(256)) * 64).convert("RGB")
+    noise.save(tmp_path / "whole.jpg", format="JPEG", quality=95)
+    whole = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) * 2 // 3])  # headers whole, pixels cut
+    write_image(tmp_path / "ok.jpg")
+    data = write_parquet(tmp_path / "d.parquet", t2i_rows(["cut.jpg", "ok.jpg"]))
+    checked = build(write_stage(tmp_path / "a.yaml", [t2i_entry(data)]), tmp_path / "a")
+    header_only = build(
+        write_stage(tmp_path / "b.yaml", [t2i_entry(data)], stage={"image_check": "header"}), tmp_path / "b"
+    )
+    assert (checked.entries[0].dropped["media:corrupt"], checked.written.num_examples) == (1, 1)
+    assert header_only.written.num_examples == 2

@@ -22,6 +22,7 @@ from hf_mixture.config.sampling_strategy import parse_sampling_strategy
 from hf_mixture.config.yaml_source import YamlDocument, read_yaml
 from hf_mixture.errors import ConfigError, SourceError
 from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
+from hf_mixture.media.images import CHECKS, DEFAULT_CHECK
 from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from
@@ -60,6 +61,7 @@ STAGE_KEYS = (
     "http_retries",
     "media_budget_seconds",
     "box_format",
+    "image_check",
 )
 
 
@@ -169,6 +171,8 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     kwargs.update(_http_settings(problems, raw))
     if raw.get("box_format") is not None:
         kwargs["box_format"] = _box_format(problems, raw["box_format"])
+    if raw.get("image_check") is not None:
+        kwargs["image_check"] = _image_check(problems, raw["image_check"])
     strategy = raw.get("stopping_strategy")
     if strategy is not None and strategy not in STOPPING_STRATEGIES:
         problems.error(
@@ -365,6 +369,17 @@ def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) 
     except KeyError as err:
         problems.error((*path, "preprocess_fn"), f"{label}: preprocess_fn: {err.args[0]}")
     return name
+
+
+def _image_check(problems: _Problems, value) -> str:
+    if value not in CHECKS:
+        problems.error(
+            ("stage", "image_check"),
+            f"stage.image_check: {value!r} is not one of {', '.join(CHECKS)} (full: every pixel decoded; "
+            "draft: JPEGs decoded at reduced scale, still catches truncation; header: size only)",
+        )
+        return DEFAULT_CHECK
+    return value
 
 
 def _box_format(problems: _Problems, value) -> str:

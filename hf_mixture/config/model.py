@@ -66,6 +66,7 @@ class StageSettings:
     http_timeout: float = 30.0
     http_retries: int = 3
     media_budget_seconds: float | None = None
+    image_check: str = "draft"  # full / draft / header: hf_mixture/media/images.py
     box_format: str = "loc"  # how preprocess functions write boxes: hf_mixture/grounding.py BOX_FORMATS
 
 
