@@ -5,10 +5,13 @@ import shutil
 import subprocess
 
 import pytest
+from factories import t2i_entry, t2i_table, write_stage
 from PIL import Image
 
+from hf_mixture.build import build_stage
 from hf_mixture.cli.main import main
 from hf_mixture.export.folder import read_stage_columns
+from hf_mixture.export.preview import preview_rows
 from hf_mixture.export.report import load_report
 
 pytest_plugins = ["publish_fixtures"]
@@ -55,3 +58,13 @@ def test_preview_renders_in_headless_chromium(page, tmp_path):
     with Image.open(shot) as image:
         colors = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert image.size == (1000, 1400) and len(colors) > 50  # text, tables and thumbnails, not a blank page
+
+
+def test_rows_the_mix_repeats_are_shown_once(tmp_path):
+    small, large = t2i_table(tmp_path, 2, name="small"), t2i_table(tmp_path, 12, name="large")
+    config = write_stage(tmp_path / "s.yaml", [t2i_entry(small, name="small", length_group="a"),
+                                               t2i_entry(large, name="large", length_group="b")],
+                         weights={"a": 100, "b": 100})
+    build_stage(config, tmp_path / "out", echo=lambda *_: None)
+    ids = [row["id"] for row in preview_rows(tmp_path / "out", "s", rows_per_source=5)["small"]]
+    assert sorted(ids) == ["small/0", "small/1"]

@@ -32,13 +32,16 @@ img{border:1px solid #ccc;max-width:192px;max-height:192px}
 
 
 def preview_rows(out_dir: str | Path, stage: str, rows_per_source: int) -> dict[str, list[dict]]:
-    """The first `rows_per_source` rows of each source, in source order of first appearance."""
+    """The first `rows_per_source` distinct rows of each source (a row the mix repeats is shown
+    once), in source order of first appearance."""
     sources = list(dict.fromkeys(read_stage_columns(out_dir, stage, ["source"])["source"].to_pylist()))
     picked: dict[str, list[dict]] = {s: [] for s in sources}
+    shown: set[str] = set()
     for batch in iter_stage_batches(out_dir, stage):
         for row in batch.to_pylist():
-            if len(picked[row["source"]]) < rows_per_source:
+            if len(picked[row["source"]]) < rows_per_source and row["id"] not in shown:
                 picked[row["source"]].append(row)
+                shown.add(row["id"])
         if all(len(rows) >= rows_per_source for rows in picked.values()):
             break
     return picked
