@@ -72,8 +72,7 @@ class GptImageEditBuilder(SourceBuilder):
         return SCHEMA
 
     def extra_roots(self) -> list[str]:
-        folder = self.folder_of_option(self.options.image_folder)
-        extra = [folder] if folder and "://" not in folder else []
+        extra = super().extra_roots()
         tasks = {parent_of(parent_of(f)) for f in self.entry.files if "://" not in f}
         return extra + sorted(tasks)
 

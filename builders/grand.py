@@ -62,10 +62,6 @@ class GrandBuilder(SourceBuilder):
     def schema(cls, options) -> pa.Schema:
         return SCHEMA.append(pa.field("raw", pa.string())) if options.keep_raw else SCHEMA
 
-    def extra_roots(self) -> list[str]:
-        folder = self.folder_of_option(self.options.image_folder)
-        return [folder] if folder and "://" not in folder else []
-
     def read_tables(self) -> Iterator[pa.Table]:
         for path in self.entry.files:
             yield from self.tables_of(self.kept(self._annotations(path), self._row))

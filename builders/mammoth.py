@@ -50,10 +50,6 @@ class MammothBuilder(SourceBuilder):
     def schema(cls, options) -> pa.Schema:
         return SCHEMA
 
-    def extra_roots(self) -> list[str]:
-        folder = self.folder_of_option(self.options.image_folder)
-        return [folder] if folder and "://" not in folder else []
-
     def read_tables(self) -> Iterator[pa.Table]:
         folder = self.folder_of_option(self.options.image_folder)
         for path in self.entry.files:

@@ -70,10 +70,6 @@ class ReflectDitBuilder(SourceBuilder):
     def schema(cls, options) -> pa.Schema:
         return CSV_SCHEMA if options.part == "csv" else VLM_SCHEMA
 
-    def extra_roots(self) -> list[str]:
-        folder = self.folder_of_option(self.options.image_folder)
-        return [folder] if folder and "://" not in folder else []
-
     def read_tables(self) -> Iterator[pa.Table]:
         suffix = ".csv" if self.options.part == "csv" else ".json"
         for path in self.entry.files:

@@ -85,8 +85,10 @@ class SourceBuilder(EntryBuilder):
         return fetcher
 
     def extra_roots(self) -> list[str]:
-        """More local folders images may be read from (e.g. an `image_folder` option)."""
-        return []
+        """More local folders images may be read from: the `image_folder` option, when the
+        builder has one and it names a local folder."""
+        folder = self.folder_of_option(getattr(self.options, "image_folder", None))
+        return [folder] if folder and not is_remote(folder) else []
 
     def tables_of(self, rows: Iterable[dict]) -> Iterator[pa.Table]:
         """Tables of `schema(options)` from normalised row dicts, BATCH_ROWS at a time."""
