@@ -20,7 +20,7 @@ def report_path(out_dir: str | Path, stage: str) -> Path:
 
 
 def write_report(out_dir: str | Path, stage: str, summary: dict, entries: Sequence[EntryStats]) -> Path:
-    """Save the report JSON; raises AssertionError-free ValueError if any entry does not balance."""
+    """Save the report JSON; ValueError (a bug to report) when an entry's rows do not balance."""
     unbalanced = [e.name for e in entries if e.balance() != 0]
     if unbalanced:
         raise ValueError(f"row accounting does not add up for {unbalanced}: this is a bug, please report it")
