@@ -53,6 +53,9 @@ def _constant(value, arrow_type: pa.DataType, n_rows: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, type=arrow_type), n_rows)
 
 
+IMAGE_TOKEN_PREFIX = "<image"  # `<image>`, `<image_gen>` and `<image_gen_enc>` all start with it
+
+
 def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.ndarray:
     """Per row, how often `token` occurs over all turns."""
     return _Turns(conversations).count(token)
@@ -76,10 +79,20 @@ class _Turns:
         return np.bincount(self.parents, weights=per_turn, minlength=self.n_rows).astype(np.int64)
 
     def count(self, token: str) -> np.ndarray:
-        """Per row, how often `token` occurs."""
-        return self.per_row(
-            pc.fill_null(pc.count_substring(self.values, token), 0).to_numpy(zero_copy_only=False)
-        )
+        """Per row, how often `token` occurs. The image tokens share a prefix: the turns holding it
+        are found in one pass, and only those are searched for each token."""
+        if not token.startswith(IMAGE_TOKEN_PREFIX):
+            return self.per_row(_counts(self.values, token))
+        turns, values = self._turns_with_image_prefix()
+        per_turn = np.zeros(len(self.values), dtype=np.int64)
+        per_turn[turns] = _counts(values, token)
+        return self.per_row(per_turn)
+
+    def _turns_with_image_prefix(self) -> tuple[np.ndarray, pa.Array]:
+        if not hasattr(self, "_image_turns"):
+            turns = np.flatnonzero(_counts(self.values, IMAGE_TOKEN_PREFIX))
+            self._image_turns = (turns, self.values.take(pa.array(turns)))
+        return self._image_turns
 
     def lengths(self) -> np.ndarray:
         """Turns per row."""
@@ -95,6 +108,10 @@ class _Turns:
         """Rows with a null, empty or all-whitespace turn (no string is copied to find them)."""
         empty = pc.or_(pc.equal(pc.binary_length(self.values), 0), pc.utf8_is_space(self.values))
         return self.per_row(_flags(empty, True)) > 0
+
+
+def _counts(values: pa.Array, token: str) -> np.ndarray:
+    return pc.fill_null(pc.count_substring(values, token), 0).to_numpy(zero_copy_only=False)
 
 
 def _flags(mask, null_as: bool) -> np.ndarray:
