@@ -151,12 +151,18 @@ def _missing_reasons(columns: dict[str, pa.Array]) -> pa.Array:
 def _two_turn_lists(human: pa.Array, gpt: pa.Array) -> pa.Array:
     """list<struct<from,value>> of [human, gpt] per row, built without Python loops."""
     n = len(human)
-    values = pa.chunked_array([human, gpt], type=pa.string()).combine_chunks()
+    values = pa.concat_arrays([_array(human).cast(pa.string()), _array(gpt).cast(pa.string())])
     pairs = np.empty(2 * n, dtype=np.int64)
     pairs[0::2], pairs[1::2] = np.arange(n), np.arange(n) + n
     roles = pa.array(["human", "gpt"], pa.string()).take(pa.array(np.tile([0, 1], n)))
     structs = pa.StructArray.from_arrays([roles, values.take(pa.array(pairs))], fields=list(TURN_TYPE))
     return pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)), structs)
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (a ChunkedArray inside `pa.chunked_array([...])` would be converted
+    element by element through Python)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _singleton_lists(values: pa.Array) -> pa.Array:
