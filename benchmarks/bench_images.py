@@ -73,13 +73,15 @@ def ours(paths: list[Path], short_side: int, threads: int, processes: int, check
     """`embed_images` over all images; returns the (width, height) of each output image."""
     root = str(paths[0].parent)
     fetcher = ImageFetcher(Storage(base_dir=root), root, [root])
-    records = records_to_table(
-        [{"task": "t2i", "conversations": [], "image_gen": [str(p)]} for p in paths]
-    )
+    records = records_to_table([{"task": "t2i", "conversations": [], "image_gen": [str(p)]} for p in paths])
     with ThreadPoolExecutor(max_workers=threads) as executor:
         table, reasons = embed_images(
-            records, fetcher, short_side=short_side, executor=executor,
-            decoder=decode_pool(processes), check=check,
+            records,
+            fetcher,
+            short_side=short_side,
+            executor=executor,
+            decoder=decode_pool(processes),
+            check=check,
         )
     if any(r is not None for r in reasons):
         raise RuntimeError(f"images dropped: {set(reasons) - {None}}")

@@ -59,8 +59,17 @@ def child(config: Path, out: Path) -> None:
     sampler.join()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"rows": result.written.num_examples, "seconds": seconds, "maxrss_kb": own,
-                      "worker_maxrss_kb": workers, "peak_anon_kb": peak_anon[0]}))
+    print(
+        json.dumps(
+            {
+                "rows": result.written.num_examples,
+                "seconds": seconds,
+                "maxrss_kb": own,
+                "worker_maxrss_kb": workers,
+                "peak_anon_kb": peak_anon[0],
+            }
+        )
+    )
 
 
 def measure(work: Path, name: str, rows: int, strategy: str, images: list[str]) -> dict:
@@ -68,21 +77,30 @@ def measure(work: Path, name: str, rows: int, strategy: str, images: list[str]) 
     source = work / f"{name}.parquet"
     if not source.exists():
         _data.make_t2i_parquet(source, rows, images, "s3://bench/")
-    entry = {"name": name, "json_path": str(source), "sampling_strategy": strategy,
-             "preprocess_fn": "preproces_text_to_image_generation_s3"}
+    entry = {
+        "name": name,
+        "json_path": str(source),
+        "sampling_strategy": strategy,
+        "preprocess_fn": "preproces_text_to_image_generation_s3",
+    }
     config = work / f"{name}.yaml"
     config.write_text(_data.stage_yaml(f"mem-{name}", 32, work / "images", [entry]))
-    done = subprocess.run([sys.executable, __file__, "--child", str(config), str(work / f"out-{name}")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(config), str(work / f"out-{name}")],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         raise RuntimeError(f"build of {config} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _show(label: str, figures: dict) -> None:
-    print(f"   {label:<34} rows {figures['rows']:>9,}  {figures['seconds']:7.1f} s  "
-          f"maxrss {figures['maxrss_kb'] / 1024:7.0f} MB  anon {figures['peak_anon_kb'] / 1024:7.0f} MB  "
-          f"decode worker maxrss {figures['worker_maxrss_kb'] / 1024:5.0f} MB")
+    print(
+        f"   {label:<34} rows {figures['rows']:>9,}  {figures['seconds']:7.1f} s  "
+        f"maxrss {figures['maxrss_kb'] / 1024:7.0f} MB  anon {figures['peak_anon_kb'] / 1024:7.0f} MB  "
+        f"decode worker maxrss {figures['worker_maxrss_kb'] / 1024:5.0f} MB"
+    )
 
 
 def case(work: Path, label: str, rows: int, strategy: str, images: list[str]) -> bool:
@@ -97,8 +115,9 @@ def case(work: Path, label: str, rows: int, strategy: str, images: list[str]) ->
         peak = max(small[key], large[key]) / 1024
         growth = large[key] / small[key] - 1
         passed_peak = _common.report(f"{label}: {what}", peak, "MB", "<= 1024 MB", peak <= 1024)
-        passed_growth = _common.report(f"{label}: {what} growth x2 source", 100 * growth, "%", "<= 10 %",
-                                       growth <= 0.10)
+        passed_growth = _common.report(
+            f"{label}: {what} growth x2 source", 100 * growth, "%", "<= 10 %", growth <= 0.10
+        )
         ok &= passed_peak and passed_growth
     return ok
 

@@ -55,31 +55,51 @@ def make_laion(path: Path, rows: int, seed: int = 0, row_group: int = 131072) ->
     rng = np.random.default_rng(seed)
     words = np.array("a photo of the red blue cat dog on in with tree house city night old new".split())
     captions = pa.array([" ".join(rng.choice(words, rng.integers(3, 25))) for _ in range(4096)])
-    with pq.ParquetWriter(path, pa.schema([
-        ("URL", pa.string()), ("TEXT", pa.string()), ("WIDTH", pa.int32()), ("HEIGHT", pa.int32()),
-        ("fltLaionAesthScore", pa.float64()), ("punsafe", pa.float32()),
-    ])) as writer:
+    with pq.ParquetWriter(
+        path,
+        pa.schema(
+            [
+                ("URL", pa.string()),
+                ("TEXT", pa.string()),
+                ("WIDTH", pa.int32()),
+                ("HEIGHT", pa.int32()),
+                ("fltLaionAesthScore", pa.float64()),
+                ("punsafe", pa.float32()),
+            ]
+        ),
+    ) as writer:
         for start in range(0, rows, row_group):
             n = min(row_group, rows - start)
             ids = pa.array(np.arange(start, start + n)).cast(pa.string())
             score = rng.normal(5.2, 0.8, n)
             score[rng.random(n) < 0.01] = np.nan
-            writer.write_table(pa.table({
-                "URL": pc.binary_join_element_wise("https://img.example.com/", ids, ".jpg", ""),
-                "TEXT": captions.take(pa.array(rng.integers(0, len(captions), n))),
-                "WIDTH": pa.array(rng.integers(120, 2500, n).astype(np.int32)),
-                "HEIGHT": pa.array(rng.integers(120, 2500, n).astype(np.int32)),
-                "fltLaionAesthScore": pa.array(score, from_pandas=True),
-                "punsafe": pa.array(rng.random(n).astype(np.float32)),
-            }))
+            writer.write_table(
+                pa.table(
+                    {
+                        "URL": pc.binary_join_element_wise("https://img.example.com/", ids, ".jpg", ""),
+                        "TEXT": captions.take(pa.array(rng.integers(0, len(captions), n))),
+                        "WIDTH": pa.array(rng.integers(120, 2500, n).astype(np.int32)),
+                        "HEIGHT": pa.array(rng.integers(120, 2500, n).astype(np.int32)),
+                        "fltLaionAesthScore": pa.array(score, from_pandas=True),
+                        "punsafe": pa.array(rng.random(n).astype(np.float32)),
+                    }
+                )
+            )
 
 
 def entry_for(path: Path, strategy: str) -> EntryConfig:
     """The YAML entry the benchmark builds: filters aes_cutoff + min_size, `strategy`, t2i."""
     return EntryConfig(
-        index=0, name="laion", key="laion", json_path=str(path), files=(str(path),),
-        sampling=parse_sampling_strategy(strategy), preprocess_fn=T2I,
-        process_fn_kwargs={"caption_key": "caption"}, aes_cutoff=AES_CUTOFF, min_size=MIN_SIZE,
+        index=0,
+        name="laion",
+        key="laion",
+        json_path=str(path),
+        files=(str(path),),
+        sampling=parse_sampling_strategy(strategy),
+        preprocess_fn=T2I,
+        process_fn_kwargs={"caption_key": "caption"},
+        aes_cutoff=AES_CUTOFF,
+        min_size=MIN_SIZE,
     )
 
 
@@ -95,8 +115,14 @@ def run_ours(path: Path, strategy: str, out: Path) -> tuple[int, int]:
 
     loaded = [RENAME.get(c, c) for c in reader.column_names()]
     filters = entry_filters(entry, loaded)
-    stats = EntryStats(index=0, name="laion", key="laion", length_group="default", preprocess_fn=T2I,
-                       sampling_strategy=strategy)
+    stats = EntryStats(
+        index=0,
+        name="laion",
+        key="laion",
+        length_group="default",
+        preprocess_fn=T2I,
+        sampling_strategy=strategy,
+    )
     selection = entry_selection(entry, settings, filters, source, reader.metadata_row_count)
     fetcher = ImageFetcher(Storage(base_dir=path.parent), str(path.parent), [str(path.parent)])
     pipeline = EntryPipeline(entry, settings, fetcher, filters, selection, stats, embed_media=False)
@@ -191,15 +217,21 @@ def _strategy(kind: str, args, path: Path) -> str:
     if kind == "dup":
         return f"dup:{args.dup}"
     table = pq.read_table(path, columns=["fltLaionAesthScore", "WIDTH", "HEIGHT"])
-    passing = pc.sum(pc.and_(pc.greater(table["fltLaionAesthScore"], AES_CUTOFF), pc.greater_equal(
-        pc.min_element_wise(table["WIDTH"], table["HEIGHT"]), MIN_SIZE))).as_py()
+    passing = pc.sum(
+        pc.and_(
+            pc.greater(table["fltLaionAesthScore"], AES_CUTOFF),
+            pc.greater_equal(pc.min_element_wise(table["WIDTH"], table["HEIGHT"]), MIN_SIZE),
+        )
+    ).as_py()
     return f"random:{int(passing * args.random_share)}"
 
 
 def _compare(args, work: Path, source: Path, small: Path, kind: str) -> bool:
     strategy, small_strategy = _strategy(kind, args, source), _strategy(kind, args, small)
-    print(f"\n-- {kind}: ours {strategy!r} on {args.rows:,} rows; baselines {small_strategy!r} on "
-          f"{args.baseline_rows:,} rows")
+    print(
+        f"\n-- {kind}: ours {strategy!r} on {args.rows:,} rows; baselines {small_strategy!r} on "
+        f"{args.baseline_rows:,} rows"
+    )
     with _common.Timer() as ours:
         read, written = run_ours(source, strategy, work / f"ours-{kind}.parquet")
     with _common.Timer() as base_i:
@@ -208,14 +240,23 @@ def _compare(args, work: Path, source: Path, small: Path, kind: str) -> bool:
     lavida_seconds, written_ii = run_lavida_baseline(small, small_strategy, args.row_loop)
     ours_rate, rate_i = read / ours.seconds, args.baseline_rows / base_i.seconds
     rate_ii = args.baseline_rows / lavida_seconds
-    print(f"ours: {read:,} rows read, {written:,} written in {ours.seconds:.2f} s "
-          f"({written / ours.seconds:,.0f} written rows/s)")
+    print(
+        f"ours: {read:,} rows read, {written:,} written in {ours.seconds:.2f} s "
+        f"({written / ours.seconds:,.0f} written rows/s)"
+    )
     print(f"baseline (i) datasets.map: {written_i:,} written in {base_i.seconds:.2f} s")
-    print(f"baseline (ii) LaViDa-O: {written_ii:,} rows, {lavida_seconds:.2f} s "
-          f"(per-row loop measured on {min(args.row_loop, written_ii):,} rows, extrapolated)")
+    print(
+        f"baseline (ii) LaViDa-O: {written_ii:,} rows, {lavida_seconds:.2f} s "
+        f"(per-row loop measured on {min(args.row_loop, written_ii):,} rows, extrapolated)"
+    )
     ok = _common.report(f"{kind}: ours source rows/s", ours_rate, "rows/s", ">= 1,000,000", ours_rate >= 1e6)
-    ok &= _common.report(f"{kind}: ours / baseline (i) datasets.map", ours_rate / rate_i, "x", ">= 50",
-                         ours_rate / rate_i >= 50)
+    ok &= _common.report(
+        f"{kind}: ours / baseline (i) datasets.map",
+        ours_rate / rate_i,
+        "x",
+        ">= 50",
+        ours_rate / rate_i >= 50,
+    )
     _common.report(f"{kind}: ours / baseline (ii) LaViDa-O", ours_rate / rate_ii, "x", "(reported)", True)
     print(f"   baseline rates: (i) {rate_i:,.0f} rows/s, (ii) {rate_ii:,.0f} rows/s")
     return ok

@@ -48,8 +48,11 @@ def make_stage(work: Path, entries: int, rows: int) -> Path:
         tiled = work / f"{source.stem}-x{rows}{source.suffix}"
         if not tiled.exists():
             tile(source, tiled, rows)
-        template.update(name=f"{template['name']}-{i}", json_path=str(tiled),
-                        sampling_strategy=STRATEGIES[i % len(STRATEGIES)].format(n=rows // 3))
+        template.update(
+            name=f"{template['name']}-{i}",
+            json_path=str(tiled),
+            sampling_strategy=STRATEGIES[i % len(STRATEGIES)].format(n=rows // 3),
+        )
         out_entries.append(template)
     model["datasets"] = out_entries
     path = work / "stage.yaml"
@@ -99,10 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         result = build_stage(config, work / "out", echo=lambda *_: None)
         seconds = time.perf_counter() - started
         read = sum(s.read for s in result.entries)
-        print(f"built {result.written.num_examples:,} rows from {read:,} source rows in {seconds:.1f} s "
-              f"({len(result.entries)} entries; see README for where the time goes)")
-        _common.report("build: rows written / s", result.written.num_examples / seconds, "rows/s",
-                       "(reported)", True)
+        print(
+            f"built {result.written.num_examples:,} rows from {read:,} source rows in {seconds:.1f} s "
+            f"({len(result.entries)} entries; see README for where the time goes)"
+        )
+        _common.report(
+            "build: rows written / s", result.written.num_examples / seconds, "rows/s", "(reported)", True
+        )
         _common.report("build: source rows read / s", read / seconds, "rows/s", "(reported)", True)
         first = first_streamed_row(work / "out", result.stage)
         _common.report("streaming: time to first row", first, "s", "(reported)", True)

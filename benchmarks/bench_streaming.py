@@ -120,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
                 best[name] = max(best[name], rows / timer.seconds)
         print(f"   limit (pyarrow + PIL loop): {best['limit']:,.0f} rows/s")
         print(f"   load_dataset(streaming=True): {best['streaming']:,.0f} rows/s")
-        print(f"   same, probe decode skipped (not the goal): {best['single']:,.0f} rows/s "
-              f"= {best['single'] / best['limit']:.2f} of the limit")
+        print(
+            f"   same, probe decode skipped (not the goal): {best['single']:,.0f} rows/s "
+            f"= {best['single'] / best['limit']:.2f} of the limit"
+        )
         ratio = best["streaming"] / best["limit"]
         ok = _common.report("streaming / limit", ratio, "x", ">= 0.8", ratio >= 0.8)
     return 0 if ok else 1

@@ -114,8 +114,12 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
 
     def _with_progress(self, tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
         """`tables`, advancing a progress bar named after the entry by the source rows read."""
-        with tqdm(desc=f"{self.entry.name}", unit=" rows", total=self.metadata_row_count(),
-                  disable=not self.config.progress) as bar:
+        with tqdm(
+            desc=f"{self.entry.name}",
+            unit=" rows",
+            total=self.metadata_row_count(),
+            disable=not self.config.progress,
+        ) as bar:
             for table in tables:
                 yield table
                 bar.update(len(table))

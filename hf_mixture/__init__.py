@@ -1,7 +1,7 @@
 """hf-mixture: LaViDa-O style training-stage mixtures, built and published as Hugging Face datasets.
 
-    from hf_mixture import build_stage, load_stage_config, load_mixture
-    build_stage("configs/demo/s2-256.yaml", "out/mixture")
+from hf_mixture import build_stage, load_stage_config, load_mixture
+build_stage("configs/demo/s2-256.yaml", "out/mixture")
 """
 
 from __future__ import annotations

@@ -207,7 +207,10 @@ def test_skipped_json_lines_are_counted_once_when_sampling_needs_a_counting_pass
     lines = [json.dumps({"s3_path": f"img/{i % 2}.jpg", "caption": f"c{i}"}) for i in range(6)]
     path = images / "d.jsonl"
     path.write_text("\n".join([*lines[:3], "{broken", *lines[3:]]))
-    result = build_stage(write_stage(images / "s.yaml", [_entry(path, sampling_strategy="random:50%")]),
-                         images / "out", echo=lambda *_: None)
+    result = build_stage(
+        write_stage(images / "s.yaml", [_entry(path, sampling_strategy="random:50%")]),
+        images / "out",
+        echo=lambda *_: None,
+    )
     (stats,) = result.entries
     assert (stats.read, stats.dropped["source:invalid_json_line"], stats.written) == (7, 1, 3)

@@ -68,8 +68,10 @@ def test_the_same_seed_gives_the_same_bytes(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     quiet_build(DEMO / "s3-unified.yaml", first)
     quiet_build(DEMO / "s3-unified.yaml", second)
+
     def digest(out):
         return hashlib.sha256((out / "s3-unified" / "train-00000-of-00001.parquet").read_bytes())
+
     assert digest(first).hexdigest() == digest(second).hexdigest()
 
 

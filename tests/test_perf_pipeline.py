@@ -38,8 +38,14 @@ def source_table(n: int) -> pa.Table:
 
 def run(tmp_path, table: pa.Table, strategy: str, batch_rows: int, *, embed_media=False, **entry_keys):
     entry = EntryConfig(
-        index=0, name="e", key="e", json_path="x.parquet", files=("x.parquet",),
-        sampling=parse_sampling_strategy(strategy), preprocess_fn=T2I, **entry_keys,
+        index=0,
+        name="e",
+        key="e",
+        json_path="x.parquet",
+        files=("x.parquet",),
+        sampling=parse_sampling_strategy(strategy),
+        preprocess_fn=T2I,
+        **entry_keys,
     )
     settings = StageSettings(name="s", seed=7, resolution=16, image_workers=2)
 
@@ -49,8 +55,9 @@ def run(tmp_path, table: pa.Table, strategy: str, batch_rows: int, *, embed_medi
             yield chunk.select(columns) if columns else chunk
 
     filters = entry_filters(entry, table.column_names)
-    stats = EntryStats(index=0, name="e", key="e", length_group="default", preprocess_fn=T2I,
-                       sampling_strategy=strategy)
+    stats = EntryStats(
+        index=0, name="e", key="e", length_group="default", preprocess_fn=T2I, sampling_strategy=strategy
+    )
     selection = entry_selection(entry, settings, filters, batches, lambda: len(table))
     fetcher = ImageFetcher(Storage(base_dir=str(tmp_path)), str(tmp_path), [str(tmp_path)])
     pipeline = EntryPipeline(

@@ -17,8 +17,15 @@ def _part(key: str, n: int) -> datasets.Dataset:
 
 
 def _mixed(parts, **kwargs):
-    mixed, _ = mix_entries(parts, ["a", "b", "c"], ["g", "g", "g"], weights=None, seed=3,
-                           stopping_strategy="all_exhausted", **kwargs)
+    mixed, _ = mix_entries(
+        parts,
+        ["a", "b", "c"],
+        ["g", "g", "g"],
+        weights=None,
+        seed=3,
+        stopping_strategy="all_exhausted",
+        **kwargs,
+    )
     return mixed
 
 

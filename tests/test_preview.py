@@ -62,9 +62,11 @@ def test_preview_renders_in_headless_chromium(page, tmp_path):
 
 def test_rows_the_mix_repeats_are_shown_once(tmp_path):
     small, large = t2i_table(tmp_path, 2, name="small"), t2i_table(tmp_path, 12, name="large")
-    config = write_stage(tmp_path / "s.yaml", [t2i_entry(small, name="small", length_group="a"),
-                                               t2i_entry(large, name="large", length_group="b")],
-                         weights={"a": 100, "b": 100})
+    config = write_stage(
+        tmp_path / "s.yaml",
+        [t2i_entry(small, name="small", length_group="a"), t2i_entry(large, name="large", length_group="b")],
+        weights={"a": 100, "b": 100},
+    )
     build_stage(config, tmp_path / "out", echo=lambda *_: None)
     ids = [row["id"] for row in preview_rows(tmp_path / "out", "s", rows_per_source=5)["small"]]
     assert sorted(ids) == ["small/0", "small/1"]
