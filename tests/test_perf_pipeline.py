@@ -4,6 +4,7 @@ the metadata-only mode, and the image stage in bounded chunks."""
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from factories import write_image
 
@@ -14,6 +15,7 @@ from hf_mixture.media.fetch import ImageFetcher
 from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
 from hf_mixture.sampling import entry_seed
 from hf_mixture.schema import REFERENCE_SCHEMA
+from hf_mixture.sources.tables import TableReader
 from hf_mixture.stats import EntryStats
 from hf_mixture.storage import Storage
 
@@ -129,3 +131,19 @@ def test_the_image_stage_works_in_bounded_chunks(tmp_path, monkeypatch):
     cell = tables[0]["image_gen"][0].as_py()[0]
     first_row = int(ids(tables)[0].split("/")[1].split("#")[0])
     assert cell["path"] == f"{first_row % 5}.jpg" and cell["bytes"][:2] == b"\xff\xd8"
+
+
+def test_parquet_sources_stream_without_buffering_the_whole_file(tmp_path):
+    path = tmp_path / "big.parquet"
+    noise = np.random.default_rng(0).integers(0, 2**63, size=(200_000, 4)).astype(str)
+    text = pa.array(["".join(row) for row in noise])  # ~75 bytes a row that do not compress
+    pq.write_table(pa.table({"text": text}), path, row_group_size=10_000)
+    pool = pa.default_memory_pool()
+    reader = TableReader(Storage(base_dir=tmp_path), [str(path)], batch_rows=10_000)
+    before = pool.bytes_allocated()
+    peak = 0
+    for table in reader.iter_tables():
+        peak = max(peak, pool.bytes_allocated() - before)
+        del table
+    file_bytes = path.stat().st_size
+    assert peak < file_bytes / 2  # a few row groups at most, never the whole file

@@ -24,7 +24,7 @@ from hf_mixture.config.model import EntryConfig
 from hf_mixture.errors import SourceError
 from hf_mixture.filters import RowFilter
 from hf_mixture.pipeline import needs_count
-from hf_mixture.sources.tables import DEFAULT_BATCH_ROWS, file_format
+from hf_mixture.sources.tables import DEFAULT_BATCH_ROWS, file_format, parquet_file_for_streaming
 from hf_mixture.storage import Storage, is_remote
 
 PIECE_ROWS = 262_144
@@ -100,7 +100,7 @@ def row_group_tables(storage: Storage, piece: Piece, columns: Sequence[str] | No
     path = piece.files[0]
     try:
         source = storage.open(path) if is_remote(path) else path
-        parquet_file = pq.ParquetFile(source)
+        parquet_file = parquet_file_for_streaming(source)
         batches = parquet_file.iter_batches(
             batch_size=DEFAULT_BATCH_ROWS,
             row_groups=list(piece.row_groups),

@@ -37,7 +37,6 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import ray
 from ray.data import DataContext, Datasource, ReadTask
 from ray.data.block import BlockMetadata
@@ -61,6 +60,7 @@ from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
+from hf_mixture.sources.tables import parquet_file_for_streaming
 from hf_mixture.stats import EntryStats
 
 POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
@@ -338,7 +338,7 @@ def ordered_dataset(folder: Path, key: str, cache_dir: str) -> datasets.Dataset:
 
 def _id_span(key: str, path: Path) -> tuple[int, int, Path] | None:
     """(first, last) source positions of the rows of one written file; None when it has none."""
-    parquet_file = pq.ParquetFile(path)
+    parquet_file = parquet_file_for_streaming(path)
     groups = [i for i in range(parquet_file.num_row_groups) if parquet_file.metadata.row_group(i).num_rows]
     if not groups:
         return None

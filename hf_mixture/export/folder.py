@@ -17,6 +17,7 @@ from hf_mixture.errors import OutputError
 from hf_mixture.export.hub_folder import SPLIT
 from hf_mixture.export.readme import README, read_card
 from hf_mixture.redact import redact
+from hf_mixture.sources.tables import parquet_file_for_streaming
 
 STAGE_YAML = "stage.yaml"
 
@@ -77,7 +78,7 @@ def iter_stage_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The stage's rows as Arrow record batches, shard by shard (never the whole stage in memory)."""
     for path in stage_files(out_dir, stage):
-        parquet = pq.ParquetFile(path)
+        parquet = parquet_file_for_streaming(path)
         yield from parquet.iter_batches(batch_size=batch_size, columns=list(columns) if columns else None)
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from hf_mixture.records import invariant_reasons
 from hf_mixture.schema import FEATURES, IMAGE_COLUMNS
+from hf_mixture.sources.tables import parquet_file_for_streaming
 
 SCAN_LIMIT = 300_000_000  # the viewer's rowsIndex.maxArrowDataInMemory
 FIRST_ROWS = 100  # rows the viewer's first page reads
@@ -264,7 +265,9 @@ def _image_problem(image: dict | None) -> str | None:
 def _invariants(context: StageContext, files: list[Path]) -> Check:
     reasons: Counter = Counter()
     for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024, columns=INVARIANT_COLUMNS):
+        for batch in parquet_file_for_streaming(path).iter_batches(
+            batch_size=1024, columns=INVARIANT_COLUMNS
+        ):
             found = invariant_reasons(pa.Table.from_batches([batch]))
             reasons.update(r for r in found if r is not None)
     if reasons:

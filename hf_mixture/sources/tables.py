@@ -24,6 +24,13 @@ FORMATS = {".parquet": "parquet", ".json": "json", ".jsonl": "jsonl", ".csv": "c
 DEFAULT_BATCH_ROWS = 8192
 
 
+def parquet_file_for_streaming(source) -> pq.ParquetFile:
+    """A parquet file opened for streaming: without pre-buffering, which in pyarrow buffers the
+    column chunks of every row group a read spans, so `iter_batches` over a whole file holds the
+    whole file in memory (measured: 152 MB for a 155 MB file, 300 MB for 311 MB; 5 MB without)."""
+    return pq.ParquetFile(source, pre_buffer=False)
+
+
 def file_format(path: str) -> str:
     """`parquet`, `json`, `jsonl` or `csv`, from the file name; SourceError otherwise."""
     for suffix, name in FORMATS.items():
@@ -97,7 +104,7 @@ class TableReader:
 
     def _parquet(self, path: str, columns) -> Iterator[pa.Table]:
         source = self.storage.open(path) if is_remote(path) else path
-        parquet_file = pq.ParquetFile(source)
+        parquet_file = parquet_file_for_streaming(source)
         for batch in parquet_file.iter_batches(batch_size=self.batch_rows, columns=columns):
             yield pa.Table.from_batches([batch])
 
