@@ -14,27 +14,81 @@ import numpy as np
 from hf_mixture.config.sampling_strategy import SamplingStrategy
 from hf_mixture.errors import SamplingError
 
+BLOCK_ROWS = 1 << 20  # filtered positions per block of a random sample
+HYPERGEOMETRIC_LIMIT = 10**9  # numpy's bound on each population of a hypergeometric draw
+
+
+class RandomSample:
+    """`count` of `n_rows` filtered positions drawn uniformly without replacement, in blocks of
+    BLOCK_ROWS positions: how many fall in each block is drawn once (`_split_count`), the positions inside a block only when a batch reaches it. Memory stays O(block)
+    however large the source (drawing from all positions at once costs 8 bytes per row: 16 GB for
+    LAION-2B), and the draw does not depend on how the source is batched."""
+
+    def __init__(self, count: int, n_rows: int, seed: list[int]):
+        self.count, self.n_rows, self.seed = count, n_rows, list(seed)
+        sizes = np.full(-(-n_rows // BLOCK_ROWS), BLOCK_ROWS, dtype=np.int64)
+        if len(sizes):
+            sizes[-1] = n_rows - BLOCK_ROWS * (len(sizes) - 1)
+        self.per_block = _split_count(count, sizes, np.random.default_rng(self.seed))
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def block_positions(self, block: int) -> np.ndarray:
+        """The sorted positions drawn in `block` (absolute filtered positions)."""
+        if self._cached is None or self._cached[0] != block:
+            size = min(BLOCK_ROWS, self.n_rows - block * BLOCK_ROWS)
+            rng = np.random.default_rng([*self.seed, block])
+            drawn = np.sort(rng.choice(size, size=int(self.per_block[block]), replace=False))
+            self._cached = (block, drawn.astype(np.int64) + block * BLOCK_ROWS)
+        return self._cached[1]
+
+
+def _split_count(count: int, sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """How many of `count` positions drawn without replacement fall in each block of `sizes`:
+    block by block, hypergeometric given the rows left (binomial once the rows after a block pass
+    numpy's 1e9 limit, clamped so the counts always add up to `count`)."""
+    per_block = np.zeros(len(sizes), dtype=np.int64)
+    rows_left, left = int(sizes.sum()), count
+    for block, size in enumerate(int(s) for s in sizes):
+        if left == 0:
+            break
+        others = rows_left - size
+        if others == 0:
+            drawn = left
+        elif others < HYPERGEOMETRIC_LIMIT:
+            drawn = int(rng.hypergeometric(size, others, left))
+        else:
+            drawn = min(size, max(left - others, int(rng.binomial(left, size / rows_left))))
+        per_block[block], left, rows_left = drawn, left - drawn, others
+    return per_block
+
 
 @dataclass(frozen=True)
 class Selection:
-    """The filtered positions kept: the range [start, stop), or the sorted `positions` when set."""
+    """The filtered positions kept: the range [start, stop), or the positions of `sample`."""
 
     start: int
     stop: int
-    positions: np.ndarray | None = None
+    sample: RandomSample | None = None
 
     @property
     def size(self) -> int:
         """How many filtered rows are kept."""
-        return len(self.positions) if self.positions is not None else self.stop - self.start
+        return self.sample.count if self.sample is not None else self.stop - self.start
 
     def pick(self, first: int, count: int) -> np.ndarray:
         """Indices in [0, count) of the kept rows among filtered positions first..first+count."""
-        if self.positions is None:
+        if self.sample is None:
             low, high = max(self.start, first), min(self.stop, first + count)
             return np.arange(low - first, max(high - first, low - first), dtype=np.int64)
-        left, right = np.searchsorted(self.positions, [first, first + count])
-        return self.positions[left:right] - first
+        if count <= 0:
+            return np.zeros(0, dtype=np.int64)
+        chosen = []
+        last = min(first + count, self.sample.n_rows) - 1
+        for block in range(first // BLOCK_ROWS, last // BLOCK_ROWS + 1):
+            positions = self.sample.block_positions(block)
+            left, right = np.searchsorted(positions, [first, first + count])
+            chosen.append(positions[left:right] - first)
+        return np.concatenate(chosen)
 
 
 def entry_seed(stage_seed: int, entry_name: str) -> list[int]:
@@ -57,6 +111,4 @@ def plan_selection(strategy: SamplingStrategy, n_rows: int, seed: list[int]) -> 
             f"sampling_strategy {strategy.text!r} asks for {count} rows but only {n_rows} pass the "
             f"filters; lower N (at most {n_rows}), use a percent, or use 'all'"
         )
-    positions = np.random.default_rng(seed).choice(n_rows, size=count, replace=False)
-    positions.sort()
-    return Selection(0, n_rows, positions.astype(np.int64))
+    return Selection(0, n_rows, RandomSample(count, n_rows, seed))

@@ -13,7 +13,7 @@ from hf_mixture.config.model import EntryConfig, StageSettings
 from hf_mixture.config.sampling_strategy import parse_sampling_strategy
 from hf_mixture.media.fetch import ImageFetcher
 from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
-from hf_mixture.sampling import entry_seed
+from hf_mixture.sampling import entry_seed, plan_selection
 from hf_mixture.schema import REFERENCE_SCHEMA
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.stats import EntryStats
@@ -90,7 +90,9 @@ def test_random_keeps_the_seeded_draw_over_the_filtered_rows(tmp_path):
         pc.and_(pc.greater_equal(table["intHeight"], 200), pc.greater_equal(table["intWidth"], 200)),
     )
     filtered = np.flatnonzero(passing.to_numpy(zero_copy_only=False))
-    drawn = np.sort(np.random.default_rng(entry_seed(7, "e")).choice(len(filtered), 30, replace=False))
+    drawn = plan_selection(parse_sampling_strategy("random:30"), len(filtered), entry_seed(7, "e")).pick(
+        0, len(filtered)
+    )
     rows = filtered[drawn]
     blank = np.array([int(r) % 17 == 0 for r in rows])
     assert ids(tables) == [f"e/{r}" for r in rows[~blank]]

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from hf_mixture import sampling
 from hf_mixture.config.sampling_strategy import parse_sampling_strategy
 from hf_mixture.errors import SamplingError
-from hf_mixture.sampling import Selection, entry_seed, plan_selection
+from hf_mixture.sampling import entry_seed, plan_selection
 
 
 def kept(strategy: str, n_rows: int, seed=(42, 1)) -> list[int]:
@@ -71,8 +72,27 @@ def test_dup_keeps_every_row_and_says_how_many_copies():
 
 
 def test_pick_maps_a_batch_window_to_batch_indices():
-    selection = Selection(0, 10, np.array([1, 4, 5, 9]))
-    assert selection.pick(4, 4).tolist() == [0, 1]
+    selection = plan_selection(parse_sampling_strategy("random:40"), 100, [1, 2])
+    everything = selection.pick(0, 100)
+    window = selection.pick(30, 20)
+    assert window.tolist() == [p - 30 for p in everything if 30 <= p < 50]
+
+
+def test_random_draws_across_blocks_do_not_depend_on_batching(monkeypatch):
+    monkeypatch.setattr(sampling, "BLOCK_ROWS", 64)
+    selection = plan_selection(parse_sampling_strategy("random:100"), 1000, [5, 6])
+    whole = selection.pick(0, 1000)
+    batched = np.concatenate([selection.pick(start, 37) + start for start in range(0, 1000, 37)])
+    assert len(whole) == 100 == len(set(whole.tolist())) and whole.tolist() == sorted(whole.tolist())
+    assert batched.tolist() == whole.tolist()
+    assert len({p // 64 for p in whole.tolist()}) > 5  # drawn from many blocks
+
+
+def test_a_large_random_sample_holds_only_a_block_of_positions():
+    selection = plan_selection(parse_sampling_strategy("random:50%"), 2_000_000_000, [1, 1])
+    assert selection.size == 1_000_000_000
+    assert len(selection.sample.per_block) == -(-2_000_000_000 // sampling.BLOCK_ROWS)
+    assert len(selection.pick(0, 1000)) < 1000
 
 
 def test_entry_seed_depends_on_the_entry_name_not_its_position():
