@@ -155,3 +155,10 @@ def test_image_check_is_a_stage_key_with_three_levels(tmp_path):
     assert config.settings.image_check == "full"
     (message,) = problems(write_stage(tmp_path / "c.yaml", [entry], stage={"image_check": "none"}))
     assert "stage.image_check: 'none' is not one of full, draft, header" in message
+
+
+def test_an_unreachable_json_path_is_a_config_problem_of_its_entry(tmp_path):
+    entry = t2i_entry("hf://datasets/org/private/data/*.parquet", name="remote")  # the suite runs offline
+    (message,) = problems(write_stage(tmp_path / "s.yaml", [entry]))
+    assert "datasets[0] (remote): json_path: cannot list 'hf://datasets/org/private/data/*.parquet'" in message
+    assert "could not be reached" in message

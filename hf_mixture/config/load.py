@@ -457,10 +457,23 @@ def _entry_files(
                 "path (relative paths are relative to the YAML file)",
             )
             return []
-    except (OSError, ValueError, ImportError) as err:
-        problems.error((*path, "json_path"), f"{label}: json_path: cannot list {raw!r}: {err}")
+    except Exception as err:  # noqa: BLE001 - any filesystem's failure (network included) is this key's problem
+        problems.error((*path, "json_path"), f"{label}: json_path: cannot list {raw!r}: {_reach_error(err)}")
         return []
     return files
+
+
+def _reach_error(err: Exception) -> str:
+    """`err` as text, with a hint when the storage could not be reached at all."""
+    text = (
+        f"{type(err).__name__}: {err}"
+        if not isinstance(err, (SourceError, OSError, ValueError))
+        else str(err)
+    )
+    unreachable = ("Name or service not known", "ConnectError", "OfflineModeIsEnabled", "Connection refused")
+    if any(word in f"{type(err).__name__}: {text}" for word in unreachable):
+        text += " (the storage could not be reached: check the network, the endpoint and your login)"
+    return text
 
 
 def _check_columns(
@@ -473,8 +486,8 @@ def _check_columns(
     try:
         if available is None:
             available = TableReader(storage, files).column_names()
-    except (SourceError, OSError) as err:
-        problems.error((*path, "json_path"), f"{label}: json_path: {err}")
+    except Exception as err:  # noqa: BLE001 - as above: reading the first file's columns
+        problems.error((*path, "json_path"), f"{label}: json_path: {_reach_error(err)}")
         return
     columns = fields.get("columns")
     if columns:
