@@ -20,9 +20,10 @@ HYPERGEOMETRIC_LIMIT = 10**9  # numpy's bound on each population of a hypergeome
 
 class RandomSample:
     """`count` of `n_rows` filtered positions drawn uniformly without replacement, in blocks of
-    BLOCK_ROWS positions: how many fall in each block is drawn once (`_split_count`), the positions inside a block only when a batch reaches it. Memory stays O(block)
-    however large the source (drawing from all positions at once costs 8 bytes per row: 16 GB for
-    LAION-2B), and the draw does not depend on how the source is batched."""
+    BLOCK_ROWS positions: how many fall in each block is drawn once (`_split_count`), the positions
+    inside a block only when a batch reaches it. Memory stays O(block) however large the source
+    (drawing from all positions at once costs 8 bytes per row: 16 GB for LAION-2B), and the draw
+    does not depend on how the source is batched."""
 
     def __init__(self, count: int, n_rows: int, seed: list[int]):
         self.count, self.n_rows, self.seed = count, n_rows, list(seed)
