@@ -36,6 +36,7 @@ DEFAULT_OUT = "out/mixture"
 # page-cache fault-around per batch (~69 MB and ~290 MB of RSS at 531k rows); the bytes written
 # are the same (benchmarks/README.md, d).
 ENTRY_RECORD_BATCH_ROWS = 1_000_000
+ENTRY_TABLE_BYTES = 16 * 1024**2  # entry rows reach the Arrow cache in tables of about this size
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ def entry_builder(
         yaml_dir=str(config.path.absolute().parent),
         media_budget=media_budget,
         writer_batch_size=ENTRY_RECORD_BATCH_ROWS,
+        coalesce_bytes=ENTRY_TABLE_BYTES,
     )
 
 
