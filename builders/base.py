@@ -153,4 +153,3 @@ def coalesced(tables: Iterator[pa.Table], max_bytes: int) -> Iterator[pa.Table]:
             pending, size = [], 0
     if pending:
         yield pa.concat_tables(pending).combine_chunks()
-

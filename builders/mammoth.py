@@ -13,11 +13,11 @@ their images are dropped (see builders/conversations.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pyarrow as pa
 
 from builders.conversations import TURNS_TYPE, check_image_tokens, llava_turns
+from builders.options import ImageFolderOptions
 from builders.source import SourceBuilder, as_id, as_text, join_location, string_list
 from hf_mixture.errors import SkipRow
 
@@ -32,18 +32,11 @@ SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
-class MammothOptions:
-    """`image_folder`: folder the image paths are relative to (default: keep them as written)."""
-
-    image_folder: str | None = None
-
-
 class MammothBuilder(SourceBuilder):
     """MAmmoTH-VL JSON arrays (or JSONL), streamed record by record."""
 
     NAME = "mammoth"
-    OPTIONS = MammothOptions
+    OPTIONS = ImageFolderOptions
     FILE_TYPES = (".json", ".jsonl")
 
     @classmethod

@@ -12,6 +12,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from hf_mixture.errors import HfMixtureError
 
@@ -73,3 +74,10 @@ def _coerce(key: str, value, expected):
     if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
         raise BuilderOptionsError(f"option {key!r}: expected {expected.__name__}, got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class ImageFolderOptions:
+    """`image_folder`: folder the image paths are relative to (default: keep them as written)."""
+
+    image_folder: str | None = None

@@ -10,11 +10,11 @@ as written (LaViDa-O joins its `s3_prefix`) or joined to `image_folder` when giv
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pyarrow as pa
 
 from builders.conversations import TURNS_TYPE, check_image_tokens, llava_turns
+from builders.options import ImageFolderOptions
 from builders.source import SourceBuilder, as_id, join_location, string_list
 from hf_mixture.sources.rows import table_rows
 from hf_mixture.sources.tables import TableReader
@@ -22,18 +22,11 @@ from hf_mixture.sources.tables import TableReader
 SCHEMA = pa.schema([("id", pa.string()), ("image", pa.list_(pa.string())), ("conversations", TURNS_TYPE)])
 
 
-@dataclass(frozen=True)
-class VisualWebInstructOptions:
-    """`image_folder`: folder the image paths are relative to (default: keep them as written)."""
-
-    image_folder: str | None = None
-
-
 class VisualWebInstructBuilder(SourceBuilder):
     """VisualWebInstruct conversations, text-only rows included (with an empty `image` list)."""
 
     NAME = "visualwebinstruct"
-    OPTIONS = VisualWebInstructOptions
+    OPTIONS = ImageFolderOptions
     FILE_TYPES = (".jsonl", ".json", ".parquet")
 
     @classmethod
