@@ -127,11 +127,12 @@ def test_push_one_stage_uploads_its_files_deletes_its_stale_shards_and_merges_th
         "README.md",
         "s2-256/build_report.json",
         "s2-256/stage.yaml",
-        "s2-256/train-00000-of-00001.parquet",
+        "s2-256/train-00000-of-00002.parquet",
+        "s2-256/train-00001-of-00002.parquet",
     ]
     assert (
-        hub.uploaded["s2-256/train-00000-of-00001.parquet"]
-        == (demo_folder / "s2-256/train-00000-of-00001.parquet").read_bytes()
+        hub.uploaded["s2-256/train-00000-of-00002.parquet"]
+        == (demo_folder / "s2-256/train-00000-of-00002.parquet").read_bytes()
     )
 
 
@@ -171,7 +172,7 @@ def test_push_all_stages_deletes_each_stages_stale_shards_only(demo_folder, hub)
     assert upload["delete_patterns"] == ["s1-gnd/train-*", "s2-256/train-*", "s3-unified/train-*"]
     assert upload["revision"] == "v2"
     assert hub.calls[1][3]["revision"] == "v2"
-    assert len([p for p in hub.uploaded if p.endswith(".parquet")]) == 3
+    assert len([p for p in hub.uploaded if p.endswith(".parquet")]) == 6  # 3 stages of 2 shards
 
 
 def test_create_pr_reads_the_card_of_main(demo_folder, hub):
@@ -204,7 +205,7 @@ def test_dry_run_lists_uploads_and_deletions_without_calling_the_hub(demo_folder
     assert main(["push", str(demo_folder), "org/mix", "--stage", "s1-gnd", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert hub.calls == []
-    assert "upload s1-gnd/train-00000-of-00001.parquet" in out
+    assert "upload s1-gnd/train-00000-of-00002.parquet" in out
     assert "delete remote files matching s1-gnd/train-*" in out
     assert "s2-256" not in out and FAKE_TOKEN not in out
 
