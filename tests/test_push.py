@@ -242,3 +242,21 @@ def test_push_without_a_token_says_how_to_log_in(demo_folder, hub, monkeypatch, 
     with pytest.raises(PushError, match="HF_TOKEN or run `hf auth login`"):
         push(plan_push(demo_folder, "org/mix", stage="s2-256"), demo_folder)
     assert hub.calls == []
+
+
+def test_dry_run_prints_each_file_size_the_total_and_that_a_token_is_found(demo_folder, hub, capsys):
+    assert main(["push", str(demo_folder), "org/mix", "--stage", "s2-256", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    shard = demo_folder / "s2-256" / "train-00000-of-00002.parquet"
+    assert f"upload s2-256/train-00000-of-00002.parquet ({shard.stat().st_size:,} bytes)" in out
+    files = plan_push(demo_folder, "org/mix", stage="s2-256").files
+    total = sum((demo_folder / f).stat().st_size for f in files)
+    assert f"{len(files)} files, {total:,} bytes in total" in out
+    assert "Hub login: a token is available" in out and FAKE_TOKEN not in out
+
+
+def test_dry_run_says_when_no_token_is_available(demo_folder, monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # no saved login either
+    assert main(["push", str(demo_folder), "org/mix", "--dry-run"]) == 0
+    assert "Hub login: no token found" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 
 from hf_mixture.build import DEFAULT_OUT, build_stage
 from hf_mixture.cli.options import add_stage_overrides, stage_overrides
@@ -13,7 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="stage YAML file (LaViDa-O format, optional `stage:` block)")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument(
-        "--work-dir", help="where per-entry Arrow files are kept while building (default: tmp)"
+        "--work-dir",
+        help="folder under which the per-entry Arrow files are kept while building (default: the "
+        f"temporary folder, $TMPDIR, here {tempfile.gettempdir()})",
     )
     parser.add_argument(
         "--engine",

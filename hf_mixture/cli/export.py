@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from hf_mixture.export.exporter import FORMATS
+from hf_mixture.export.folder import only_stage
 from hf_mixture.export.llamafactory import LlamaFactoryExporter
 from hf_mixture.export.llava import LlavaExporter
 
@@ -17,17 +18,18 @@ EXPORTERS = {"llamafactory": LlamaFactoryExporter, "llava": LlavaExporter}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", choices=sorted(EXPORTERS), help="framework to export for")
     parser.add_argument("out", help="built folder (what `hf-mixture build --out` wrote)")
-    parser.add_argument("--stage", required=True, help="stage (config) to export")
+    parser.add_argument("--stage", help="stage (config) to export; default: the folder's only stage")
     parser.add_argument("--to", required=True, help="export folder (data files, images/, metadata)")
     parser.add_argument("--format", default="jsonl", choices=FORMATS, help="data file format (default jsonl)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    exporter = EXPORTERS[args.target](args.out, args.stage, args.to, args.format)
+    stage = only_stage(args.out, args.stage)
+    exporter = EXPORTERS[args.target](args.out, stage, args.to, args.format)
     result = exporter.run(progress=not args.no_progress)
     files = ", ".join(f"{path.relative_to(result.to_dir)} ({result.rows[key]} rows)"
                       for key, path in result.data_files.items())  # fmt: skip
-    print(f"exported {result.total_rows} rows of {args.stage} to {result.to_dir}: {files}; "
+    print(f"exported {result.total_rows} rows of {stage} to {result.to_dir}: {files}; "
           f"{result.images_written} image files")  # fmt: skip
     return 0

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from hf_mixture.export.folder import only_stage
 from hf_mixture.export.preview import write_preview
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="built folder (what `hf-mixture build --out` wrote)")
-    parser.add_argument("--stage", required=True, help="stage (config) to preview")
+    parser.add_argument("--stage", help="stage (config) to preview; default: the folder's only stage")
     parser.add_argument("--rows-per-source", type=int, default=3, help="rows shown per source (default 3)")
     parser.add_argument("--to", required=True, help="HTML file to write")
 
 
 def run(args: argparse.Namespace) -> int:
-    path = write_preview(args.out, args.stage, args.to, args.rows_per_source)
+    path = write_preview(args.out, only_stage(args.out, args.stage), args.to, args.rows_per_source)
     print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0

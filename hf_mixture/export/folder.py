@@ -56,6 +56,22 @@ def disk_stages(out_dir: str | Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob(f"{SPLIT}-*")))
 
 
+def only_stage(out_dir: str | Path, stage: str | None) -> str:
+    """`stage`, or when it is None the folder's only built stage; OutputError naming the stages when
+    there are several (or none)."""
+    if stage is not None:
+        return stage
+    built = disk_stages(out_dir)
+    if len(built) == 1:
+        return built[0]
+    if not built:
+        raise OutputError(
+            f"{out_dir}: no built stage (no <stage>/{SPLIT}-*.parquet); build one first: "
+            f"hf-mixture build <stage.yaml> --out {out_dir}"
+        )
+    raise OutputError(f"{out_dir} holds {len(built)} stages ({', '.join(built)}); pick one with --stage")
+
+
 def stage_files(out_dir: str | Path, stage: str) -> list[Path]:
     """The parquet shards of `stage`, sorted; OutputError when there are none."""
     files = sorted((Path(out_dir) / stage).glob(f"{SPLIT}-*.parquet"))

@@ -74,7 +74,9 @@ def _s3_loc_needs(kwargs: dict) -> list[str]:
     return needs
 
 
-@preprocess_fn("preproces_text_to_image_generation_s3_loc", needs=_s3_loc_needs)
+@preprocess_fn(
+    "preproces_text_to_image_generation_s3_loc", tasks=("planning", "t2i", "reflection"), needs=_s3_loc_needs
+)
 def text_to_image_s3_loc(
     row: dict,
     *,
@@ -127,7 +129,9 @@ def _feedback(row: dict, rng, prefix: str | None, max_reflection: int) -> tuple[
 
 
 @preprocess_fn(
-    "preproces_text_to_image_generation_layout_sam", needs=["caption", "s3_path", "cap_short", "cap_detail"]
+    "preproces_text_to_image_generation_layout_sam",
+    tasks=("planning", "t2i"),
+    needs=["caption", "s3_path", "cap_short", "cap_detail"],
 )
 def text_to_image_layout_sam(
     row: dict, *, rng, s3_prefix: str | None = None, plan_only: bool = False, no_plan: bool = False
@@ -159,7 +163,9 @@ def text_to_image_layout_sam(
 
 
 @preprocess_fn(
-    "process_gpt_edit_loc_gnd", needs=["input_paths", "output_paths", "instruction", "grounding_text"]
+    "process_gpt_edit_loc_gnd",
+    tasks=("planning",),
+    needs=["input_paths", "output_paths", "instruction", "grounding_text"],
 )
 def gpt_edit_loc_gnd(
     row: dict,
