@@ -63,5 +63,5 @@ def test_seed_and_work_dir_help_say_their_real_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "(default: stage.seed, else 42)" in text
+    assert "(default: stage.seed, else 42)" in text and "--seed SEED" in text
     assert f"$TMPDIR, here {tempfile.gettempdir()})" in text

@@ -9,7 +9,7 @@ def add_stage_overrides(parser: argparse.ArgumentParser) -> None:
     """Options that override keys of the YAML `stage:` block."""
     parser.add_argument("--name", help="stage (config) name; default: stage.name or the YAML file name")
     parser.add_argument(
-        "--seed", type=int, help="seed of random: sampling and of the interleave (default: stage.seed, else 42)"
+        "--seed", type=int, help="seed of random: sampling and the interleave (default: stage.seed, else 42)"
     )
     parser.add_argument("--resolution", type=int, help="resize generation targets to this short side")
     parser.add_argument("--num-samples", type=int, help="keep the first N rows of the mixture")
