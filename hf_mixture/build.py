@@ -25,6 +25,7 @@ from hf_mixture.export.report import format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
 from hf_mixture.mixing.probabilities import default_stopping_strategy
+from hf_mixture.progress import StageProgress, closing_line, progress_enabled, quiet_progress
 from hf_mixture.redact import redact
 from hf_mixture.schema import FEATURES
 from hf_mixture.stats import EntryStats
@@ -61,20 +62,24 @@ def build_stage(
     engine: str | Engine = "local",
     address: str | None = None,
     echo=print,
+    progress: bool = True,
 ) -> BuildResult:
     """Build the stage a YAML file describes into `out_dir` (a folder in the Hub layout); `engine`
     builds each entry's rows (`local`, or `ray` on the Ray cluster at `address`: hf_mixture/engines/),
-    the mixing and writing after it are the same for every engine."""
+    the mixing and writing after it are the same for every engine. `progress`: an overall line across
+    entries (elapsed, ETA) above per-entry bars; False: no bar at all."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, strict=strict, overrides=overrides)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
     with (
+        quiet_progress(not progress),
         tempfile.TemporaryDirectory(prefix="hf-mixture-", dir=work_dir) as cache,
         open_engine(engine, address) as engine_build_entry,
     ):
-        parts, stats = _build_entries(config, cache, engine_build_entry, echo)
+        bar = StageProgress(settings.name, len(config.entries), enabled=progress_enabled())
+        parts, stats = _build_entries(config, cache, engine_build_entry, echo, bar)
         mixed, strategy = _mix(config, parts, stats)
         row_bytes = sum(map(_arrow_bytes, parts)) / max(1, sum(len(p) for p in parts))
         written = write_stage(
@@ -86,20 +91,27 @@ def build_stage(
     update_readme(out_dir, settings.name, written, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
+    echo(closing_line(settings.name, out_dir, written.num_examples, written.files, bar.elapsed))
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
 
 
 def _build_entries(
-    config: StageConfig, cache: str, engine_build_entry, echo
+    config: StageConfig, cache: str, engine_build_entry, echo, bar: StageProgress
 ) -> tuple[list, list[EntryStats]]:
-    """Every entry's rows (map-style Datasets in `cache`) and counts, built by the engine."""
+    """Every entry's rows (map-style Datasets in `cache`) and counts, built by the engine; `bar`
+    advances per entry."""
     budget = MediaBudget(config.settings.media_budget_seconds)  # one time budget for the whole build
     parts, stats = [], []
     for position, entry in enumerate(config.entries, 1):
-        echo(f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})")
+        if not progress_enabled():  # with bars on, the overall line names the entry
+            echo(f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} "
+                 f"({entry.sampling.text})")  # fmt: skip
+        bar.start_entry(f"{entry.name} ({entry.sampling.text})")
         dataset, entry_stats = engine_build_entry(config, entry, cache, media_budget=budget)
         parts.append(dataset)
         stats.append(entry_stats)
+        bar.entry_done()
+    bar.close()
     return parts, stats
 
 

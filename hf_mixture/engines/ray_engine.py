@@ -24,9 +24,11 @@ Reader drops (e.g. invalid JSON lines) are counted by the main pass only.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,12 +60,40 @@ from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
 from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
+from hf_mixture.progress import progress_enabled
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
 from hf_mixture.sources.tables import parquet_file_for_streaming
 from hf_mixture.stats import EntryStats
 
 POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
+
+
+RAY_LOGGERS = ("ray", "ray.data", "ray.serve", "ray.train", "ray.tune")
+
+
+def ray_log_level(verbose: bool) -> int:
+    """Ray's log level: INFO with the command's -v, else ERROR (its INFO lines are execution plans
+    and progress reports, its warnings tuning hints)."""
+    return logging.INFO if verbose else logging.ERROR
+
+
+@contextmanager
+def ray_logs(verbose: bool) -> Iterator[None]:
+    """While open, Ray's loggers at `ray_log_level(verbose)` and, unless verbose, its Python
+    warnings (tuning hints such as concurrency limits) not shown; both restored after."""
+    loggers = [logging.getLogger(name) for name in RAY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(ray_log_level(verbose))
+    with warnings.catch_warnings():
+        if not verbose:
+            warnings.filterwarnings("ignore", module=r"ray(\..*)?$")
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 class RayEngine:
@@ -84,24 +114,32 @@ class RayEngine:
     @contextmanager
     def session(self) -> Iterator:
         """`build_entry` with Ray initialised (and shut down after, if started here) and Ray Data
-        keeping the order of rows."""
+        keeping the order of rows; Ray's logs quiet (`ray_logs`) and its progress bars shown only
+        when progress is on (`hf_mixture.progress`)."""
+        with ray_logs(verbose=logging.getLogger().isEnabledFor(logging.INFO)):
+            yield from self._session()
+
+    def _session(self) -> Iterator:
         started = not ray.is_initialized()
         if started:
+            verbose = logging.getLogger().isEnabledFor(logging.INFO)
             try:
-                ray.init(address=self.address)
+                ray.init(address=self.address, log_to_driver=verbose, logging_level=ray_log_level(verbose))
             except (ConnectionError, ValueError, RuntimeError) as err:
                 where = self.address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
                 raise EngineError(
                     f"cannot start or reach the Ray cluster at {where} ({err}); start it with "
                     "`ray start --head` or pass --address HOST:6379 (see docs/cluster.md)"
                 ) from err
-        options = DataContext.get_current().execution_options
+        context = DataContext.get_current()
+        options = context.execution_options
         previous, options.preserve_order = options.preserve_order, True
+        previous_bars, context.enable_progress_bars = context.enable_progress_bars, progress_enabled()
         self._tally = Tally.remote()
         try:
             yield self.build_entry
         finally:
-            options.preserve_order = previous
+            options.preserve_order, context.enable_progress_bars = previous, previous_bars
             ray.kill(self._tally)
             if started:
                 ray.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hf_mixture.plan.stage import StagePlan
+from hf_mixture.progress import human_bytes, human_seconds
 
 COLUMNS = (
     ("entry", 28), ("source", 8), ("read", 7), ("filtered", 9), ("sampled", 8), ("preproc", 8),
@@ -27,8 +28,8 @@ def format_plan(plan: StagePlan) -> str:
         for reference, reason, detail in e.probe.failures:
             lines.append(f"  {e.name}: image {reference}: {reason} ({detail})")
     lines += [
-        f"stage: {plan.rows} rows{exact}, about {_size(plan.bytes)} of parquet",
-        f"time: about {_duration(plan.build_seconds)} to build on this machine ({plan.cpus} CPUs); "
+        f"stage: {plan.rows} rows{exact}, about {human_bytes(plan.bytes)} of parquet",
+        f"time: about {human_seconds(plan.build_seconds)} to build on this machine ({plan.cpus} CPUs); "
         f"{plan.core_hours:.4g} core-hours of CPU (metadata pass measured, images at the probe's rate)",
     ]
     lines += [f"warning: {w}" for w in plan.warnings]
@@ -43,24 +44,8 @@ def _entry_line(e) -> str:
     cells = [
         e.name[:27], "?" if e.source_rows is None else e.source_rows, e.read, filtered, e.sampled, e.records,
         media, f"x{e.dup_factor}", f"{e.expected_share:.1%}", e.written, f"{e.realised_share:.1%}",
-        f"{e.repeat_mean:.1f}/{e.repeat_max}", probe, _size(median) if median is not None else "-",
+        f"{e.repeat_mean:.1f}/{e.repeat_max}", probe, human_bytes(median) if median is not None else "-",
     ]  # fmt: skip
     return "".join(
         f"{str(c):>{w}}" if i else f"{str(c):<{w}}" for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS))
     )
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
