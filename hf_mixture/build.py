@@ -18,6 +18,7 @@ from hf_mixture.config.model import EntryConfig, StageConfig
 from hf_mixture.engines import Engine, open_engine
 from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
 from hf_mixture.export.card import card_body
+from hf_mixture.export.charts import write_charts
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
 from hf_mixture.export.readme import update_readme
@@ -87,6 +88,7 @@ def build_stage(
         )
     summary = _summary(config, strategy, written)
     path = write_report(out_dir, settings.name, summary, stats)
+    write_charts(out_dir, settings.name)
     save_stage_yaml(out_dir, settings.name, config.text)
     update_readme(out_dir, settings.name, written, body=card_body(out_dir))
     text = format_report(summary, stats)

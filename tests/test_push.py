@@ -115,6 +115,8 @@ def test_push_one_stage_uploads_its_files_deletes_its_stale_shards_and_merges_th
                 "s2-256/train-*.parquet",
                 "s2-256/build_report.json",
                 "s2-256/stage.yaml",
+                "s2-256/composition.png",
+                "s2-256/drops.png",
             ],
             "ignore_patterns": [".*", "*/.*", "**/.cache/**"],
             "delete_patterns": ["s2-256/train-*"],
@@ -126,6 +128,8 @@ def test_push_one_stage_uploads_its_files_deletes_its_stale_shards_and_merges_th
     assert sorted(hub.uploaded) == [
         "README.md",
         "s2-256/build_report.json",
+        "s2-256/composition.png",
+        "s2-256/drops.png",
         "s2-256/stage.yaml",
         "s2-256/train-00000-of-00002.parquet",
         "s2-256/train-00001-of-00002.parquet",

@@ -1,7 +1,8 @@
 """Reading a built folder back: its stages, their shards, report and YAML, rows in Arrow batches.
 
 A built folder is what `hf-mixture build` writes: `README.md`, and per stage
-`<stage>/train-*.parquet`, `<stage>/build_report.json` and `<stage>/stage.yaml`.
+`<stage>/train-*.parquet`, `<stage>/build_report.json`, `<stage>/stage.yaml` and the charts
+`<stage>/composition.png`, `<stage>/drops.png`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from hf_mixture.redact import redact
 from hf_mixture.sources.tables import parquet_file_for_streaming
 
 STAGE_YAML = "stage.yaml"
+COMPOSITION_CHART = "composition.png"  # export/charts.py: expected vs realised shares, rows per task
+DROPS_CHART = "drops.png"  # export/charts.py: rows read, kept and dropped by reason per entry
+CHARTS = {  # chart file -> what it shows (its alt text in the card)
+    COMPOSITION_CHART: "expected vs realised share per entry, rows per task",
+    DROPS_CHART: "rows read, kept and dropped by reason per entry",
+}
 
 
 def stage_yaml_path(out_dir: str | Path, stage: str) -> Path:

@@ -29,7 +29,7 @@ from huggingface_hub.utils import filter_repo_objects
 
 from hf_mixture.errors import HfMixtureError
 from hf_mixture.export.card import merge_card
-from hf_mixture.export.folder import STAGE_YAML, disk_stages, readme_stages
+from hf_mixture.export.folder import CHARTS, STAGE_YAML, disk_stages, readme_stages
 from hf_mixture.export.hub_folder import SPLIT
 from hf_mixture.export.readme import README
 from hf_mixture.export.report import REPORT_NAME
@@ -101,8 +101,10 @@ def plan_push(
 
 
 def stage_patterns(stage: str) -> list[str]:
-    """The files of one stage that are published."""
-    return [f"{stage}/{SPLIT}-*.parquet", f"{stage}/{REPORT_NAME}", f"{stage}/{STAGE_YAML}"]
+    """The files of one stage that are published (its charts: the card shows them)."""
+    return [f"{stage}/{SPLIT}-*.parquet", f"{stage}/{REPORT_NAME}", f"{stage}/{STAGE_YAML}"] + [
+        f"{stage}/{chart}" for chart in CHARTS
+    ]
 
 
 def push(plan: PushPlan, out_dir: str | Path, *, api: HfApi | None = None):
