@@ -294,20 +294,14 @@ def _count_piece(spec: EntrySpec, piece: Piece, start) -> Iterator[pa.Table]:
 def _select_piece(
     spec: EntrySpec, selection_ref, tally, piece: Piece, start: PieceStart
 ) -> Iterator[pa.Table]:
-    """The piece's selected rows with their source positions (as `EntryPipeline.run` selects)."""
+    """The piece's selected rows with their source positions (`EntryPipeline.selected`, as a local
+    build selects)."""
     stats = spec.blank_stats()
     pipeline = spec.pipeline(stats, ray.get(selection_ref))
-    position, filtered = start.position, start.filtered
     reader_drops: Counter = Counter()
-    for table in _piece_tables(spec, piece, spec.entry.columns, reader_drops):
-        stats.read += len(table)
-        kept, passing = pipeline.select(table, filtered)
-        filtered += passing
-        positions = position + kept
-        position += len(table)
-        if len(kept):
-            rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
-            yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
+    tables = _piece_tables(spec, piece, spec.entry.columns, reader_drops)
+    for rows, positions in pipeline.selected(tables, start.position, start.filtered):
+        yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
     stats.dropped.update(reader_drops)
     stats.read += sum(reader_drops.values())
     report(tally, (spec.token, "select", piece.index), stats)

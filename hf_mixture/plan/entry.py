@@ -78,8 +78,8 @@ class EntryPlan:
 
 
 def plan_entry(config: StageConfig, entry: EntryConfig, cache_dir: str, probe_size: int) -> EntryPlan:
-    """The plan of `entry`: its builder reads the source, `EntryPipeline.select` and `.records` (the
-    seams both build engines run) keep and make the rows, a seeded sample of them is probed."""
+    """The plan of `entry`: its builder reads the source, `EntryPipeline.selected` and `.records` (the
+    steps both build engines run) keep and make the rows, a seeded sample of them is probed."""
     from hf_mixture.build import entry_builder  # build.py is the layer above the pipeline
 
     builder = entry_builder(config, entry, cache_dir)
@@ -96,17 +96,10 @@ def plan_entry(config: StageConfig, entry: EntryConfig, cache_dir: str, probe_si
     pipeline = EntryPipeline(entry, config.settings, builder.fetcher(), filters, selection, stats,
                              embed_media=False)  # fmt: skip
     sample = RowSample(probe_size, entry_seed(config.settings.seed, entry.name))
-    position = filtered = 0
-    for table in builder.source_tables(entry.columns):
-        stats.read += len(table)
-        kept, passing = pipeline.select(table, filtered)
-        filtered += passing
-        positions = position + kept
-        position += len(table)
-        if len(kept):
-            records = pipeline.records(table.take(kept) if len(kept) < len(table) else table, positions)
-            plan.records += len(records)
-            sample.add(records)
+    for rows, positions in pipeline.selected(builder.source_tables(entry.columns)):
+        records = pipeline.records(rows, positions)
+        plan.records += len(records)
+        sample.add(records)
     drops = builder.take_reader_drops()
     stats.dropped.update(drops)
     stats.read += sum(drops.values())
