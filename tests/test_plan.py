@@ -106,3 +106,12 @@ def test_plan_table_lists_each_entry(tmp_path, capsys):
     assert main(["plan", str(config)]) == 0
     out = capsys.readouterr().out
     assert "\nt2i " in out and "stage: 3 rows" in out and "core-hours" in out
+
+
+def test_a_sample_larger_than_the_filtered_rows_stops_the_plan_naming_the_entry(tmp_path, capsys):
+    config = write_stage(
+        tmp_path / "s.yaml", [t2i_entry(t2i_table(tmp_path, 3), sampling_strategy="random:5")]
+    )
+    assert main(["plan", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: datasets[0] (t2i): sampling_strategy 'random:5' asks for 5 rows but only 3" in err

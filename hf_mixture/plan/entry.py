@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hf_mixture.config.model import EntryConfig, StageConfig
+from hf_mixture.errors import SamplingError, SourceError
 from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
 from hf_mixture.plan.probe import ProbeResult, RowSample, probe_rows
 from hf_mixture.sampling import entry_seed
@@ -79,7 +80,15 @@ class EntryPlan:
 
 def plan_entry(config: StageConfig, entry: EntryConfig, cache_dir: str, probe_size: int) -> EntryPlan:
     """The plan of `entry`: its builder reads the source, `EntryPipeline.selected` and `.records` (the
-    steps both build engines run) keep and make the rows, a seeded sample of them is probed."""
+    steps both build engines run) keep and make the rows, a seeded sample of them is probed.
+    SamplingError / SourceError name the YAML file and the entry, as the build's do."""
+    try:
+        return _plan_entry(config, entry, cache_dir, probe_size)
+    except (SamplingError, SourceError) as err:
+        raise type(err)(f"{config.path}: {entry.label}: {err}") from err
+
+
+def _plan_entry(config: StageConfig, entry: EntryConfig, cache_dir: str, probe_size: int) -> EntryPlan:
     from hf_mixture.build import entry_builder  # build.py is the layer above the pipeline
 
     builder = entry_builder(config, entry, cache_dir)
