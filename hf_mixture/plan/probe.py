@@ -16,6 +16,7 @@ from hf_mixture.config.model import StageSettings
 from hf_mixture.media.embed import embed_images
 from hf_mixture.media.fetch import ImageFetcher
 from hf_mixture.media.images import MediaError, check_image
+from hf_mixture.plan.size import footer_bytes
 from hf_mixture.schema import IMAGE_COLUMNS
 
 SAMPLE_KEY = "__hf_mixture_plan_key"
@@ -61,7 +62,8 @@ class ProbeResult:
     `rows`/`rows_ok`: rows probed / rows whose every image fetched and checked (`drops`: the others
     by reason); `references`: distinct image references probed; `image_bytes`: sizes of the checked
     images as they would be written (after `resolution`); `image_row_bytes` / `text_row_bytes`:
-    bytes per kept row of the image columns / the other columns (`written_bytes`); `failures`: the
+    bytes per kept row of the image columns / the other columns (`written_bytes`); `footer_bytes`: of a
+    parquet file of the kept rows, what is not column data (plan/size.py); `failures`: the
     first (reference, reason, detail); `wall_seconds`/`cpu_seconds`: time the probe took (threads
     as in the build)."""
 
@@ -72,6 +74,7 @@ class ProbeResult:
     image_bytes: list[int] = field(default_factory=list)
     image_row_bytes: float = 0.0
     text_row_bytes: float = 0.0
+    footer_bytes: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
@@ -119,6 +122,7 @@ def probe_rows(rows: pa.Table | None, fetcher: ImageFetcher, settings: StageSett
     result.image_bytes = [len(cell["bytes"]) for column in IMAGE_COLUMNS for cells in
                           kept[column].to_pylist() for cell in cells or []]  # fmt: skip
     result.image_row_bytes, result.text_row_bytes = written_bytes(kept)
+    result.footer_bytes = footer_bytes(kept)
     references = {ref for column in IMAGE_COLUMNS for refs in rows[column].to_pylist() for ref in refs or []}
     result.references = len(references)
     result.failures = first_failures(rows.filter(pa.array(failed)), fetcher, settings)

@@ -7,13 +7,17 @@ import os
 import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hf_mixture.export.hub_folder import MAX_SHARD_BYTES, ROW_GROUP_BYTES, write_parquet
-from hf_mixture.plan.entry import EntryPlan
 from hf_mixture.schema import COLUMNS, FEATURES, RECORD_DEFAULTS
+
+if TYPE_CHECKING:  # entry.py imports this module (through probe.py)
+    from hf_mixture.plan.entry import EntryPlan
 
 
 def entry_bytes(entry: EntryPlan) -> float:
@@ -25,7 +29,8 @@ def entry_bytes(entry: EntryPlan) -> float:
 
 def stage_bytes(entries: Sequence[EntryPlan], num_shards: int | None) -> int:
     """The stage's parquet bytes: the entries' column chunks, plus a footer per row group laid out as
-    `write_stage` lays them (shards of <= 500 MB, row groups of about 32 MB, at most 10k rows)."""
+    `write_stage` lays them (shards of <= 500 MB, row groups of about 32 MB, at most 10k rows), each
+    as large as the largest measured on an entry's probed rows."""
     data = sum(entry_bytes(e) for e in entries)
     rows = sum(e.written for e in entries)
     if not rows:
@@ -34,19 +39,29 @@ def stage_bytes(entries: Sequence[EntryPlan], num_shards: int | None) -> int:
     shards = num_shards or max(1, math.ceil(data / MAX_SHARD_BYTES))
     rows_per_group = max(1, min(10_000, int(ROW_GROUP_BYTES / row_bytes)))
     groups = max(min(shards, rows), math.ceil(rows / rows_per_group))
-    return int(data + groups * footer_bytes())
+    return int(data + groups * max((e.probe.footer_bytes for e in entries), default=0))
+
+
+def footer_bytes(rows: pa.Table | None = None) -> int:
+    """Bytes of a parquet file of `rows` (FEATURES rows, images embedded; default: one small row)
+    written by the build's writer that are not column data (footer with the columns' statistics,
+    page index, magic): measured on a temporary file."""
+    if rows is None or not len(rows):
+        return _small_row_footer()
+    return _measured_footer(datasets.Dataset(rows.select(COLUMNS).cast(FEATURES.arrow_schema)))
 
 
 @lru_cache(maxsize=1)
-def footer_bytes() -> int:
-    """Bytes of a one-row parquet file written by the build's writer that are not column data
-    (footer, page index, magic): measured once on a temporary file."""
+def _small_row_footer() -> int:
     row = {**RECORD_DEFAULTS, "id": "a/0", "source": "a", "task": "t2i", "length_group": "default",
            "conversations": [{"from": "human", "value": "x"}]}  # fmt: skip
-    table = datasets.Dataset.from_list([{c: row[c] for c in COLUMNS}], features=FEATURES)
+    return _measured_footer(datasets.Dataset.from_list([{c: row[c] for c in COLUMNS}], features=FEATURES))
+
+
+def _measured_footer(dataset: datasets.Dataset) -> int:
     with tempfile.TemporaryDirectory(prefix="hf-mixture-plan-") as folder:
         path = os.path.join(folder, "probe.parquet")
-        write_parquet(table, path, 1)
+        write_parquet(dataset, path, len(dataset))
         group = pq.read_metadata(path).row_group(0)
         data = sum(group.column(c).total_compressed_size for c in range(group.num_columns))
         return os.path.getsize(path) - data
