@@ -20,7 +20,7 @@ from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
 from hf_mixture.export.card import card_body
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
-from hf_mixture.export.readme import update_readme
+from hf_mixture.export.readme_update import rebuild_readme
 from hf_mixture.export.report import format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
@@ -83,7 +83,7 @@ def build_stage(
     summary = _summary(config, strategy, written)
     path = write_report(out_dir, settings.name, summary, stats)
     save_stage_yaml(out_dir, settings.name, config.text)
-    update_readme(out_dir, settings.name, written, body=card_body(out_dir))
+    rebuild_readme(out_dir, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)

@@ -17,7 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scan-limit", type=int, default=SCAN_LIMIT, help=f"bytes the first 100 rows may need ({SCAN_LIMIT})"
     )
     parser.add_argument(
-        "--sample-images", type=int, default=16, help="rows per shard whose images are decoded"
+        "--sample-images",
+        type=int,
+        default=16,
+        help="rows with images, spread over the whole stage, whose images are decoded",
     )
 
 
