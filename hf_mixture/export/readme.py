@@ -5,7 +5,8 @@ It holds `configs:` (one per stage, `data_files` -> `<stage>/train-*`, one `defa
 `huggingface_hub` classes `push_to_hub` uses.
 
 A card is *ours* when its body carries `CARD_MARKER` (or a stage section marker of an earlier
-version), or when there is none yet: hf-mixture then owns all of it. Any other README (a
+version) or its `tags` hold `OUR_TAG` (so a card cut short before its body is still ours), or when
+there is none yet: hf-mixture then owns all of it. Any other README (a
 hand-written card, a repository's README) is *foreign*: only its `configs:` / `dataset_info:`
 entries of our stages are added or replaced; its body and every other metadata key are kept.
 """
@@ -25,6 +26,7 @@ from hf_mixture.schema import FEATURES
 
 README = "README.md"
 CARD_MARKER = "<!-- hf-mixture:card -->"
+OUR_TAG = "hf-mixture"
 _OUR_MARKS = (CARD_MARKER, "<!-- hf-mixture:stage ")
 
 
@@ -37,6 +39,8 @@ def parse_card(text: str, where: str) -> DatasetCard | None:
     """`text` as a dataset card whose `configs` / `dataset_info` parse, or None (with a warning
     naming `where`) when it does not."""
     try:
+        if text.startswith("---") and "\n---" not in text[3:]:
+            raise ValueError("the YAML header has no closing `---` (a truncated file?)")
         card = DatasetCard(text)
         MetadataConfigs.from_dataset_card_data(card.data)
         DatasetInfosDict.from_dataset_card_data(card.data)
@@ -74,7 +78,9 @@ def is_ours(card: DatasetCard | None) -> bool:
     """Whether hf-mixture owns the whole card (see the module docstring)."""
     if card is None:
         return True
-    return has_our_marker(card.text) or (not (card.text or "").strip() and not card.data.to_dict())
+    tags = card.data.get("tags") or []
+    empty = not (card.text or "").strip() and not card.data.to_dict()
+    return has_our_marker(card.text) or OUR_TAG in tags or empty
 
 
 def set_stages(data: DatasetCardData, stages: dict[str, WrittenStage], *, only_these: bool) -> None:

@@ -1,0 +1,110 @@
+"""Real processes at real writes: a build killed (SIGKILL) at any write of a shared file leaves
+every stage the folder held loadable, and two builds into one folder forced to interleave their
+README updates both end up declared."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from datasets import load_dataset
+from factories import write_image, write_parquet
+from huggingface_hub import DatasetCard
+
+from hf_mixture.build import build_stage
+from hf_mixture.export.out_folder import KILL_AT_ENV, LOCK_NAME, PAUSE_ENV
+
+REPO = Path(__file__).parents[1]
+
+
+def _stage(folder: Path, name: str, rows: int = 3) -> Path:
+    refs = [str(write_image(folder / "img" / name / f"{i}.jpg", color=(i * 50, 20, 90))) for i in range(rows)]
+    data = write_parquet(
+        folder / f"{name}.parquet", {"s3_path": refs, "caption": [f"c{i}" for i in range(rows)]}
+    )
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"datasets:\n- name: t\n  json_path: {data}\n  sampling_strategy: all\n"
+        f"  preprocess_fn: preproces_text_to_image_generation_s3\nstage:\n  name: {name}\n"
+    )
+    return path
+
+
+def _start(config: Path, out: Path, env: dict) -> subprocess.Popen:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        start_new_session=True,
+    )
+
+
+def _finish(process: subprocess.Popen) -> str:
+    try:
+        _, stderr = process.communicate(timeout=180)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return stderr
+
+
+def _rows(out: Path, stage: str) -> int:
+    return len(load_dataset(str(out), stage, split="train"))
+
+
+@pytest.fixture(scope="module")
+def two_stages(tmp_path_factory) -> tuple[Path, Path]:
+    """A folder holding stages a (3 rows) and b (4 rows), and the work folder of their YAML."""
+    work = tmp_path_factory.mktemp("faults")
+    out = work / "out"
+    build_stage(_stage(work, "a", 3), out, echo=lambda *_: None)
+    build_stage(_stage(work, "b", 4), out, echo=lambda *_: None)
+    return work, out
+
+
+@pytest.mark.parametrize("write", ["shard", "build_report.json", "stage.yaml", "README.md"])
+def test_a_build_killed_at_a_shared_write_leaves_every_stage_loadable(two_stages, tmp_path, write):
+    work, held = two_stages
+    out = Path(shutil.copytree(held, tmp_path / "out"))
+    rebuild = _stage(tmp_path, "b", 5)  # a rebuild of b with other rows, killed mid-way
+    process = _start(rebuild, out, {KILL_AT_ENV: write})
+    stderr = _finish(process)
+    assert process.returncode == -signal.SIGKILL, stderr
+    assert _rows(out, "a") == 3
+    assert _rows(out, "b") in (4, 5)  # the old stage, or the new one once its shards are in place
+    assert not [p for p in out.rglob("*") if p.is_file() and p.stat().st_size == 0 and p.name != LOCK_NAME]
+    if write == "README.md":  # b's new shards are in place but undeclared: the next build declares them
+        build_stage(_stage(tmp_path, "c", 2), out, echo=lambda *_: None)
+        configs = {c["config_name"] for c in DatasetCard.load(out / "README.md").data.configs}
+        assert configs == {"a", "b", "c"}
+        assert (_rows(out, "a"), _rows(out, "b"), _rows(out, "c")) == (3, 5, 2)
+
+
+def test_two_builds_forced_to_interleave_their_readme_updates_both_stay_declared(tmp_path):
+    out, barrier = tmp_path / "out", tmp_path / "barrier"
+    barrier.mkdir()
+    env = {PAUSE_ENV: str(barrier)}
+    builds = [_start(_stage(tmp_path, name, 2), out, env) for name in ("a", "b")]
+    deadline = time.monotonic() + 180
+    while not list(barrier.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(3)  # the other build reaches its README update too: without the lock it reads now
+    paused_together = len(list(barrier.iterdir()))
+    (barrier / "go").touch()
+    errors = [_finish(process) for process in builds]
+    assert [p.returncode for p in builds] == [0, 0], errors
+    assert paused_together == 1  # the lock kept the second build out of its read-modify-write
+    configs = {c["config_name"] for c in DatasetCard.load(out / "README.md").data.configs}
+    assert configs == {"a", "b"}
+    assert (_rows(out, "a"), _rows(out, "b")) == (2, 2)
