@@ -86,6 +86,7 @@ def write_stage(
     encoded row size) sizes shards (<= 500 MB); row groups are cut by the bytes of their rows
     (`ROW_GROUP_BYTES`, at most `ROW_GROUP_ROWS` rows). OutputError when `stage` would leave `out_dir`."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     stage_dir = out_path(out_dir, stage)
     count = num_shards or max(1, math.ceil(len(dataset) * row_bytes / MAX_SHARD_BYTES))
     count = max(1, min(count, len(dataset)))
