@@ -20,7 +20,7 @@ from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
 from hf_mixture.export.card import card_body
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
-from hf_mixture.export.readme_update import rebuild_readme
+from hf_mixture.export.readme_update import rebuild_readme, withdraw_sizes
 from hf_mixture.export.report import format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
@@ -78,7 +78,12 @@ def build_stage(
         mixed, strategy = _mix(config, parts, stats)
         row_bytes = sum(map(_arrow_bytes, parts)) / max(1, sum(len(p) for p in parts))
         written = write_stage(
-            mixed, out_dir, settings.name, row_bytes=row_bytes, num_shards=settings.num_shards
+            mixed,
+            out_dir,
+            settings.name,
+            row_bytes=row_bytes,
+            num_shards=settings.num_shards,
+            before_publish=lambda: withdraw_sizes(out_dir, settings.name),
         )
     summary = _summary(config, strategy, written)
     path = write_report(out_dir, settings.name, summary, stats)

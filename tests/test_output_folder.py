@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def _loads(out: Path, stage: str) -> int:
-    return len(load_dataset(str(out), stage, split="train"))
+    cache = tempfile.mkdtemp(dir=out.parent, prefix="cache-")  # never another folder's cached copy
+    return len(load_dataset(str(out), stage, split="train", cache_dir=cache))
 
 
 # 1. secrets

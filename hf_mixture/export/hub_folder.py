@@ -32,7 +32,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +81,13 @@ def write_stage(
     *,
     row_bytes: float,
     num_shards: int | None = None,
+    before_publish: Callable[[], None] | None = None,
 ) -> WrittenStage:
     """Write `dataset` as the parquet shards of `stage` under `out_dir`; `row_bytes` (average
     encoded row size) sizes shards (<= 500 MB); row groups are cut by the bytes of their rows
-    (`ROW_GROUP_BYTES`, at most `ROW_GROUP_ROWS` rows). OutputError when `stage` would leave `out_dir`."""
+    (`ROW_GROUP_BYTES`, at most `ROW_GROUP_ROWS` rows). `before_publish` runs under the folder lock
+    just before the shards are renamed into place (the build withdraws the stage's recorded sizes
+    from the README there). OutputError when `stage` would leave `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stage_dir = out_path(out_dir, stage)
@@ -100,6 +103,8 @@ def write_stage(
             shard = dataset.shard(num_shards=count, index=index, contiguous=True)
             write_parquet(shard, staging / name, ROW_GROUP_ROWS, release=cache_files)
         with folder_lock(out_dir):
+            if before_publish is not None:
+                before_publish()
             stage_dir.mkdir(parents=True, exist_ok=True)
             _replace_shards(stage_dir, staging, names)
     finally:

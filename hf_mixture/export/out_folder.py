@@ -10,11 +10,11 @@ under a temporary name and renamed into place, shared files changed under one fo
 - `publish_file(tmp, target)`: the same rename for a file written elsewhere in the folder (shards).
 - `folder_lock(out_dir)`: a `filelock.FileLock` on `<out>/.hf-mixture.lock` (a `datasets`
   dependency; works across processes on one machine and on NFS with lockd). Read-modify-write of a
-  shared file (the README) happens inside it.
+  shared file (the README) and the renaming of a stage's shards happen inside it.
 
 Test-only hooks (read from the environment, so real processes can be stopped at real writes):
-`HF_MIXTURE_TEST_KILL_AT=<file name>` SIGKILLs the process halfway through writing the temporary
-file of that name (`shard` for a shard's rename), `HF_MIXTURE_TEST_PAUSE=<folder>` makes
+`HF_MIXTURE_TEST_KILL_AT=<file name>[#N]` SIGKILLs the process halfway through writing the temporary
+file of that name (its N-th write; `shard` for a shard's rename), `HF_MIXTURE_TEST_PAUSE=<folder>` makes
 `pause_point` create `<folder>/<pid>` and wait (up to 60 s) for `<folder>/go`.
 """
 
@@ -100,15 +100,11 @@ def fsync_folder(folder: Path) -> None:
 
 
 def folder_lock(out_dir: str | Path) -> FileLock:
-    """The lock every read-modify-write of a shared file of `out_dir` holds."""
+    """The lock every read-modify-write of a shared file of `out_dir` holds; one instance per
+    folder in a process, re-entrant (a writer holding it may call another that takes it)."""
     path = Path(out_dir)
     path.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(path / LOCK_NAME), timeout=LOCK_TIMEOUT_SECONDS)
-
-
-def is_temporary(name: str) -> bool:
-    """Whether `name` is a temporary file of `atomic_write` (left by a killed process)."""
-    return TMP_MARK in name
+    return FileLock(str((path / LOCK_NAME).resolve()), timeout=LOCK_TIMEOUT_SECONDS, is_singleton=True)
 
 
 def remove_dead_temporaries(folder: Path) -> None:
@@ -130,8 +126,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_WRITES: dict[str, int] = {}
+
+
 def _kill_point(name: str, file=None) -> None:
-    if os.environ.get(KILL_AT_ENV) == name:
+    """SIGKILL this process at the write `HF_MIXTURE_TEST_KILL_AT` names: `NAME` (its first write)
+    or `NAME#N` (its N-th write in this process)."""
+    wanted = os.environ.get(KILL_AT_ENV)
+    if not wanted:
+        return
+    _WRITES[name] = _WRITES.get(name, 0) + 1
+    target, _, count = wanted.partition("#")
+    if target == name and _WRITES[name] == int(count or 1):
         if file is not None:
             file.flush()
         os.kill(os.getpid(), signal.SIGKILL)

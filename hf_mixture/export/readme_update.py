@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCardData
 
 from hf_mixture.export.folder import built_stages, stage_files
 from hf_mixture.export.hub_folder import written_stage
-from hf_mixture.export.out_folder import atomic_write, folder_lock, pause_point
+from hf_mixture.export.out_folder import atomic_write, folder_lock, pause_point, remove_dead_temporaries
 from hf_mixture.export.readme import (
     README,
     card_text,
@@ -41,9 +42,31 @@ def rebuild_readme(out_dir: str | Path, *, body: Callable[[DatasetCardData], str
         ours = is_ours(card)
         card = card or empty_card()
         stages = {stage: written_stage(tuple(stage_files(out_dir, stage))) for stage in built_stages(out_dir)}
+        for folder in (out_dir, *(out_dir / stage for stage in stages)):
+            remove_dead_temporaries(folder)  # what writes killed mid-way left
         set_stages(card.data, stages, only_these=ours)
         text = body(card.data) if body and ours else (card.text or "")
         return atomic_write(out_dir, README, card_text(card.data, text))
+
+
+def withdraw_sizes(out_dir: str | Path, stage: str) -> None:
+    """Remove `stage`'s `dataset_info` from the README (its config stays), under the folder lock:
+    done before the stage's shards are replaced, so a build killed before its README update leaves
+    a README that claims no size the new shards could contradict (`datasets` checks `num_examples`
+    on non-streaming loads); the next README rebuild records the sizes again."""
+    out_dir = Path(out_dir)
+    with folder_lock(out_dir):
+        card = _current_card(out_dir)
+        if card is None:
+            return
+        infos = DatasetInfosDict.from_dataset_card_data(card.data)
+        if stage not in infos:
+            return
+        del infos[stage]
+        card.data.pop("dataset_info", None)
+        if infos:
+            infos.to_dataset_card_data(card.data)
+        atomic_write(out_dir, README, card_text(card.data, card.text or ""))
 
 
 def _current_card(out_dir: Path):
