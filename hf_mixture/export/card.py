@@ -22,10 +22,10 @@ from hf_mixture.export.card_text import loading_section, stage_section, stages_t
 from hf_mixture.export.folder import built_stages, disk_stages, stage_files
 from hf_mixture.export.hub_folder import written_stage
 from hf_mixture.export.licenses import UNKNOWN
-from hf_mixture.export.readme import CARD_MARKER, README, card_text, is_ours, read_card, set_stages
+from hf_mixture.export.readme import CARD_MARKER, OUR_TAG, README, card_text, is_ours, read_card, set_stages
 from hf_mixture.export.readme_update import rebuild_readme
 
-TAGS = ["multimodal", "mixture", "image-text", "lavida-o", "hf-mixture"]
+TAGS = ["multimodal", "mixture", "image-text", "lavida-o", OUR_TAG]
 ALWAYS_TASKS = ["image-text-to-text"]
 # Our row tasks -> task ids shown in the Hub's dataset filter.
 VISIBLE_TASKS = {
