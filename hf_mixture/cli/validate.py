@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from hf_mixture.export.remote_out import local_copy
 from hf_mixture.export.validate import validate_folder
 from hf_mixture.export.validate_stage import SCAN_LIMIT
 
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = validate_folder(args.out, scan_limit=args.scan_limit, sample_images=args.sample_images)
+    with local_copy(args.out) as folder:  # a remote --out (s3://...) is checked on a local copy
+        report = validate_folder(folder, scan_limit=args.scan_limit, sample_images=args.sample_images)
     print(report.format())
     return 0 if report.ok else 1

@@ -130,11 +130,19 @@ def render_card(out_dir: str | Path, repo_id: str | None = None) -> Path:
     return rebuild_readme(out_dir, body=card_body(out_dir, repo_id))
 
 
-def merge_card(out_dir: str | Path, stages: list[str], remote: DatasetCard | None, repo_id: str) -> str:
+def merge_card(
+    out_dir: str | Path,
+    stages: list[str],
+    remote: DatasetCard | None,
+    repo_id: str | None,
+    *,
+    location: str | None = None,
+) -> str:
     """The README to push when `stages` of the folder are uploaded: the card on the Hub (`remote`) with
     those stages' `configs`/`dataset_info`/sections replaced by the local ones, others kept. A
     foreign card (on the Hub, or locally when the Hub has none) keeps its body and metadata: only
-    the stages' `configs`/`dataset_info` are merged into it."""
+    the stages' `configs`/`dataset_info` are merged into it. `location` is where the card tells
+    users to load from when there is no `repo_id` (default: the local folder)."""
     local = read_card(out_dir)
     base = remote if remote is not None else (None if is_ours(local) else local)
     if base is not None and not is_ours(base):
@@ -158,7 +166,7 @@ def merge_card(out_dir: str | Path, stages: list[str], remote: DatasetCard | Non
     set_header(data, summaries, keep=remote.data if remote else None, repo_id=repo_id)
     sections = stage_sections(remote.text if remote else "")
     sections.update({s.name: stage_section(s) for s in summaries})
-    body = render_body(data, sections, repo_id, str(Path(out_dir).absolute()))
+    body = render_body(data, sections, repo_id, location or str(Path(out_dir).absolute()))
     return card_text(data, body)
 
 
