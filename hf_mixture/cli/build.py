@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=DEFAULT_OUT,
-        help=f"output folder or fsspec URL, e.g. s3://bucket/prefix (options: stage.storage_options.<scheme>; "
+        help="output folder or fsspec URL, e.g. s3://bucket/prefix (options: stage.storage_options.<scheme>; "
         f"default: {DEFAULT_OUT})",
     )
     parser.add_argument(
