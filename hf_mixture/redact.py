@@ -30,7 +30,7 @@ MIN_SECRET_LENGTH = 6
 SECRET_KEY_WORDS = ("token", "secret", "password", "passwd", "credential", "authorization", "signature")
 SECRET_KEY_SUFFIXES = ("api_key", "access_key", "private_key", "account_key", "sas_key")
 _REGISTERED: set[str] = set()
-_BEARER = re.compile(r"\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}")  # Authorization header values
 _HF_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{20,}\b")
 _URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@'\"]+@")
 _QUERY_SECRET = re.compile(

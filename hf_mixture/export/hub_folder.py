@@ -136,11 +136,23 @@ def write_parquet(
     gathered by `row_groups` (the same bytes as `to_parquet` when no group reaches `max_bytes` and
     `dataset` has no indices mapping); resident pages of the memory-mapped files `release` are
     dropped after each row group. Safe to call from a worker process (Ray task) per shard."""
-    features = dataset.features
+    bounds = group_bounds(dataset_row_bytes(dataset), max_bytes, batch_size)
+    release = list(release)
+    write_tables(
+        row_groups(dataset, bounds), path, dataset.features, after_group=lambda: release_mapped_pages(release)
+    )
+
+
+def write_tables(
+    tables: Iterable[pa.Table], path: str | Path, features: datasets.Features, *, after_group=None
+) -> None:
+    """Write `tables` (each becomes one row group; cut them with `group_bounds` /
+    `table_row_bytes`) as one parquet shard at `path` with the settings of `Dataset.to_parquet`:
+    `features` in the schema metadata, per-column options, content-defined chunking, page index.
+    `after_group()` runs after each row group is written. The one shard writer of the package (a
+    Ray task can call it with the tables of its rows)."""
     schema = features.arrow_schema
     cdc = datasets.config.DEFAULT_CDC_OPTIONS  # what `to_parquet` (and `push_to_hub`) use by default
-    release = list(release)
-    bounds = group_bounds(dataset_row_bytes(dataset), max_bytes, batch_size)
     with open(path, "wb") as file:
         writer = pq.ParquetWriter(
             file,
@@ -149,10 +161,11 @@ def write_parquet(
             write_page_index=True,
             **get_parquet_column_options(features, schema),
         )
-        for table in row_groups(dataset, bounds):
+        for table in tables:
             writer.write_table(table)
             del table
-            release_mapped_pages(release)
+            if after_group is not None:
+                after_group()
         writer.add_key_value_metadata({"content_defined_chunking": json.dumps(cdc)})
         writer.close()
 
