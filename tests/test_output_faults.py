@@ -15,36 +15,20 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
-from factories import write_image, write_parquet
+from factories import cli_env, small_t2i_stage
 from huggingface_hub import DatasetCard
 
 from hf_mixture.build import build_stage
 from hf_mixture.export.out_folder import KILL_AT_ENV, LOCK_NAME, PAUSE_ENV
 
-REPO = Path(__file__).parents[1]
-
-
-def _stage(folder: Path, name: str, rows: int = 3) -> Path:
-    refs = [str(write_image(folder / "img" / name / f"{i}.jpg", color=(i * 50, 20, 90))) for i in range(rows)]
-    data = write_parquet(
-        folder / f"{name}.parquet", {"s3_path": refs, "caption": [f"c{i}" for i in range(rows)]}
-    )
-    path = folder / f"{name}.yaml"
-    path.write_text(
-        f"datasets:\n- name: t\n  json_path: {data}\n  sampling_strategy: all\n"
-        f"  preprocess_fn: preproces_text_to_image_generation_s3\nstage:\n  name: {name}\n"
-    )
-    return path
-
 
 def _start(config: Path, out: Path, env: dict) -> subprocess.Popen:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", **env}
     return subprocess.Popen(
         [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=full_env,
+        env=cli_env(**env),
         start_new_session=True,
     )
 
@@ -72,8 +56,8 @@ def two_stages(tmp_path_factory) -> tuple[Path, Path]:
     """A folder holding stages a (3 rows) and b (4 rows), and the work folder of their YAML."""
     work = tmp_path_factory.mktemp("faults")
     out = work / "out"
-    build_stage(_stage(work, "a", 3), out, echo=lambda *_: None)
-    build_stage(_stage(work, "b", 4), out, echo=lambda *_: None)
+    build_stage(small_t2i_stage(work, "a", 3), out, echo=lambda *_: None)
+    build_stage(small_t2i_stage(work, "b", 4), out, echo=lambda *_: None)
     return work, out
 
 
@@ -86,7 +70,7 @@ WRITES = {"README.md": 4, "shard": 4, "build_report.json": 5, "stage.yaml": 5, "
 def test_a_build_killed_at_a_shared_write_leaves_every_stage_loadable(two_stages, tmp_path, write):
     work, held = two_stages
     out = Path(shutil.copytree(held, tmp_path / "out"))
-    rebuild = _stage(tmp_path, "b", 5)  # a rebuild of b with other rows, killed mid-way
+    rebuild = small_t2i_stage(tmp_path, "b", 5)  # a rebuild of b with other rows, killed mid-way
     process = _start(rebuild, out, {KILL_AT_ENV: write})
     stderr = _finish(process)
     assert process.returncode == -signal.SIGKILL, stderr
@@ -94,7 +78,7 @@ def test_a_build_killed_at_a_shared_write_leaves_every_stage_loadable(two_stages
     assert _rows(out, "b") == WRITES[write]  # the old stage, or the new one once its shards are in place
     assert not [p for p in out.rglob("*") if p.is_file() and p.stat().st_size == 0 and p.name != LOCK_NAME]
     if write == "README.md#2":  # b's new sizes are not recorded yet: the next build records them
-        build_stage(_stage(tmp_path, "c", 2), out, echo=lambda *_: None)
+        build_stage(small_t2i_stage(tmp_path, "c", 2), out, echo=lambda *_: None)
         card = DatasetCard.load(out / "README.md")
         assert {c["config_name"] for c in card.data.configs} == {"a", "b", "c"}
         assert {i["config_name"]: i["splits"][0]["num_examples"] for i in card.data.dataset_info}["b"] == 5
@@ -105,7 +89,7 @@ def test_two_builds_forced_to_interleave_their_readme_updates_both_stay_declared
     out, barrier = tmp_path / "out", tmp_path / "barrier"
     barrier.mkdir()
     env = {PAUSE_ENV: str(barrier)}
-    builds = [_start(_stage(tmp_path, name, 2), out, env) for name in ("a", "b")]
+    builds = [_start(small_t2i_stage(tmp_path, name, 2), out, env) for name in ("a", "b")]
     deadline = time.monotonic() + 180
     while not list(barrier.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -4,9 +4,6 @@ READMEs kept, damaged shared files regenerated, and the card agreeing with the r
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -14,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from datasets import load_dataset
-from factories import write_image, write_parquet
+from factories import run_cli, write_image, write_parquet
 from huggingface_hub import DatasetCard
 
 from hf_mixture.build import build_stage
@@ -24,7 +21,6 @@ from hf_mixture.export.card_data import stage_summary
 from hf_mixture.export.out_folder import atomic_write, out_path
 from hf_mixture.export.report import load_report
 
-REPO = Path(__file__).parents[1]
 ENTRY = {"preprocess_fn": "preproces_text_to_image_generation_s3", "sampling_strategy": "all"}
 
 # Every secret spelling a user may put in a stage YAML or the environment.
@@ -64,22 +60,6 @@ def _stage_yaml(folder: Path, stage: str, entries: list[dict] | None = None, **s
 
 def _build(config: Path, out: Path):
     return build_stage(config, out, echo=lambda *_: None)
-
-
-def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "hf_mixture.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=300,
-    )
 
 
 def _loads(out: Path, stage: str) -> int:
@@ -122,10 +102,10 @@ def test_no_secret_of_any_spelling_reaches_an_output_file_or_what_is_printed(tmp
     out = tmp_path / "out"
     env = {"AWS_SECRET_ACCESS_KEY": ENV_AWS, "HF_TOKEN": ENV_HF}
     runs = [
-        _cli("check", str(config), env=env),
-        _cli("build", str(config), "--out", str(out), env=env),
-        _cli("push", str(out), "org/mixture", "--dry-run", env=env),
-        _cli("validate", str(out), env=env),
+        run_cli("check", str(config), env=env),
+        run_cli("build", str(config), "--out", str(out), env=env),
+        run_cli("push", str(out), "org/mixture", "--dry-run", env=env),
+        run_cli("validate", str(out), env=env),
     ]
     assert all(r.returncode == 0 for r in runs[:3]), [r.stderr for r in runs]
     printed = "".join(r.stdout + r.stderr for r in runs)
@@ -147,7 +127,7 @@ def test_no_secret_of_any_spelling_reaches_an_output_file_or_what_is_printed(tmp
 def test_a_stage_name_that_is_not_a_path_segment_is_a_config_error_in_check(tmp_path, name):
     config = _stage_yaml(tmp_path, "ok")
     config.write_text(config.read_text().replace("name: ok", f"name: '{name}'"))
-    done = _cli("check", str(config))
+    done = run_cli("check", str(config))
     assert done.returncode == 2, done.stdout + done.stderr
     assert "stage.name" in done.stderr and "Traceback" not in done.stderr
 
@@ -155,7 +135,7 @@ def test_a_stage_name_that_is_not_a_path_segment_is_a_config_error_in_check(tmp_
 def test_a_bad_name_from_the_option_or_the_file_name_stops_the_build_before_writing(tmp_path):
     config = _stage_yaml(tmp_path, "ok")
     out = tmp_path / "deep" / "out"
-    done = _cli("build", str(config), "--out", str(out), "--name", "../x")
+    done = run_cli("build", str(config), "--out", str(out), "--name", "../x")
     assert done.returncode == 2 and "--name" in done.stderr
     text = yaml.safe_load(config.read_text())
     del text["stage"]["name"]

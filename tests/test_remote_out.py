@@ -4,45 +4,14 @@ keys with the README last, loadable with `load_dataset` + storage_options, and v
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import datasets
 import fsspec
 from datasets import load_dataset
-from factories import write_image, write_parquet
+from factories import run_cli, small_t2i_stage
 from huggingface_hub import DatasetCard
 
 from hf_mixture.build import build_stage
 from hf_mixture.export.remote_out import RemoteFolder
-
-REPO = Path(__file__).parents[1]
-
-
-def _stage(folder: Path, name: str, rows: int) -> Path:
-    refs = [str(write_image(folder / "img" / name / f"{i}.jpg", color=(i * 30, 60, 90))) for i in range(rows)]
-    data = write_parquet(
-        folder / f"{name}.parquet", {"s3_path": refs, "caption": [f"c{i}" for i in range(rows)]}
-    )
-    path = folder / f"{name}.yaml"
-    path.write_text(
-        f"datasets:\n- name: t\n  json_path: {data}\n  sampling_strategy: all\n"
-        f"  preprocess_fn: preproces_text_to_image_generation_s3\nstage:\n  name: {name}\n"
-    )
-    return path
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "hf_mixture.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
 
 
 def _keys(url: str) -> list[str]:
@@ -53,9 +22,9 @@ def _keys(url: str) -> list[str]:
 
 def test_stages_built_into_s3_load_and_the_readme_declares_each(s3_env, tmp_path, monkeypatch):
     url = f"s3://{s3_env.make_bucket()}/mixture"
-    build_stage(_stage(tmp_path, "a", 3), url, echo=lambda *_: None)
-    build_stage(_stage(tmp_path, "b", 2), url, echo=lambda *_: None)
-    build_stage(_stage(tmp_path, "b", 4), url, echo=lambda *_: None)  # a rebuild replaces b
+    build_stage(small_t2i_stage(tmp_path, "a", 3), url, echo=lambda *_: None)
+    build_stage(small_t2i_stage(tmp_path, "b", 2), url, echo=lambda *_: None)
+    build_stage(small_t2i_stage(tmp_path, "b", 4), url, echo=lambda *_: None)  # a rebuild replaces b
     keys = _keys(url)
     assert keys == [
         "README.md",
@@ -81,17 +50,17 @@ def test_stages_built_into_s3_load_and_the_readme_declares_each(s3_env, tmp_path
 
 def test_validate_push_dry_run_and_export_read_an_s3_folder(s3_env, tmp_path):
     url = f"s3://{s3_env.make_bucket()}/mixture"
-    done = _cli("build", str(_stage(tmp_path, "a", 2)), "--out", url)
+    done = run_cli("build", str(small_t2i_stage(tmp_path, "a", 2)), "--out", url)
     assert done.returncode == 0, done.stderr
-    validated = _cli("validate", url)
+    validated = run_cli("validate", url)
     assert validated.returncode == 0 and "verdict: PASS" in validated.stdout, (
         validated.stdout + validated.stderr
     )
-    planned = _cli("push", url, "org/mixture", "--dry-run")
+    planned = run_cli("push", url, "org/mixture", "--dry-run")
     assert planned.returncode == 0 and "upload a/train-00000-of-00001.parquet" in planned.stdout, (
         planned.stderr
     )
-    exported = _cli(
+    exported = run_cli(
         "export", "llamafactory", url, "--stage", "a", "--to", str(tmp_path / "lf"), "--no-progress"
     )
     assert exported.returncode == 0 and "exported 2 rows" in exported.stdout, exported.stderr

@@ -106,7 +106,7 @@ def write_stage(
             if before_publish is not None:
                 before_publish()
             stage_dir.mkdir(parents=True, exist_ok=True)
-            _replace_shards(stage_dir, staging, names)
+            _replace_shards(out_dir, stage, staging, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written_stage(tuple(stage_dir / name for name in names))
@@ -332,11 +332,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _replace_shards(stage_dir: Path, staging: Path, names: list[str]) -> None:
-    """New shards renamed into place first (synced, one atomic rename each), then stale ones
-    removed: the glob never matches none."""
+def _replace_shards(out_dir: Path, stage: str, staging: Path, names: list[str]) -> None:
+    """New shards renamed into place first (synced, one atomic rename each, proven inside
+    `out_dir`), then stale ones removed: the glob never matches none."""
     for name in names:
-        publish_file(staging / name, stage_dir / name)
-    for stale in stage_dir.glob(f"{SPLIT}-*"):
+        publish_file(staging / name, out_dir, Path(stage, name))
+    for stale in out_path(out_dir, stage).glob(f"{SPLIT}-*"):
         if stale.name not in names:
             stale.unlink()

@@ -76,13 +76,18 @@ def atomic_write(out_dir: str | Path, relative: str | Path, data: bytes | str) -
     return path
 
 
-def publish_file(tmp: str | Path, target: Path, *, kill_label: str = "shard") -> None:
-    """Rename the complete file `tmp` over `target` (same filesystem), its bytes synced first."""
+def publish_file(
+    tmp: str | Path, out_dir: str | Path, relative: str | Path, *, kill_label: str = "shard"
+) -> Path:
+    """Rename the complete file `tmp` (in `out_dir`, same filesystem) to `out_dir/relative`, proven
+    inside `out_dir`; its bytes are synced first, the folder after. Returns the path."""
+    target = out_path(out_dir, *Path(relative).parts)
     with open(tmp, "rb+") as file:
         os.fsync(file.fileno())
     _kill_point(kill_label)
     os.replace(tmp, target)
     fsync_folder(target.parent)
+    return target
 
 
 def fsync_folder(folder: Path) -> None:
