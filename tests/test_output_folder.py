@@ -15,6 +15,7 @@ from factories import run_cli, write_image, write_parquet
 from huggingface_hub import DatasetCard
 
 from hf_mixture.build import build_stage
+from hf_mixture.config.load import load_stage_config
 from hf_mixture.errors import ConfigError, OutputError
 from hf_mixture.export.card import merge_card, stage_sections
 from hf_mixture.export.card_data import stage_summary
@@ -123,13 +124,20 @@ def test_no_secret_of_any_spelling_reaches_an_output_file_or_what_is_printed(tmp
 # 2. stage names
 
 
-@pytest.mark.parametrize("name", ["..", ".", "../x", "a/b", ".hidden", "x*", "data"])
-def test_a_stage_name_that_is_not_a_path_segment_is_a_config_error_in_check(tmp_path, name):
+@pytest.mark.parametrize("name", ["..", ".", "../x", "a/b", ".hidden", "x*", "data", "a b"])
+def test_a_stage_name_that_is_not_a_path_segment_is_a_config_error(tmp_path, name):
     config = _stage_yaml(tmp_path, "ok")
     config.write_text(config.read_text().replace("name: ok", f"name: '{name}'"))
+    with pytest.raises(ConfigError, match=r"s\.yaml|ok\.yaml") as raised:
+        load_stage_config(config)
+    assert "stage.name (from stage.name)" in str(raised.value)
+
+
+def test_check_exits_2_naming_the_bad_stage_name(tmp_path):
+    config = _stage_yaml(tmp_path, "ok")
+    config.write_text(config.read_text().replace("name: ok", "name: '..'"))
     done = run_cli("check", str(config))
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "stage.name" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "stage.name" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_bad_name_from_the_option_or_the_file_name_stops_the_build_before_writing(tmp_path):
