@@ -98,8 +98,8 @@ def set_stages(data: DatasetCardData, stages: dict[str, WrittenStage], *, only_t
         if default:
             configs[stage]["default"] = True
         infos[stage] = stage_info(stage, written)
-    if configs and not any(c.get("default") for c in configs.values()):
-        configs[sorted(stages or configs)[0]]["default"] = True
+    if stages and not any(c.get("default") for c in configs.values()):
+        configs[sorted(stages)[0]]["default"] = True
     data.pop("configs", None)
     data.pop("dataset_info", None)
     configs.to_dataset_card_data(data)

@@ -240,11 +240,13 @@ def _num_examples(context: StageContext, splits: dict) -> Check:
 def _row_group_sizes(context: StageContext, files: list[Path]) -> Check:
     """Every row group of every shard (footers only) against the scan limit and the bound."""
     bound = min(context.scan_limit, ROW_GROUP_BOUND)
-    sizes = [
-        (pq.read_metadata(path).row_group(g).total_byte_size, f"{path.name} row group {g}")
-        for path in files
-        for g in range(pq.read_metadata(path).num_row_groups)
-    ]
+    sizes = []
+    for path in files:
+        metadata = pq.read_metadata(path)
+        sizes += [
+            (metadata.row_group(g).total_byte_size, f"{path.name} row group {g}")
+            for g in range(metadata.num_row_groups)
+        ]
     largest, where = max(sizes, default=(0, "none"))
     over = [f"{name} ({size:,} bytes)" for size, name in sizes if size > bound]
     if over:
