@@ -64,3 +64,13 @@ def test_validate_push_dry_run_and_export_read_an_s3_folder(s3_env, tmp_path):
         "export", "llamafactory", url, "--stage", "a", "--to", str(tmp_path / "lf"), "--no-progress"
     )
     assert exported.returncode == 0 and "exported 2 rows" in exported.stdout, exported.stderr
+
+
+def test_an_emptied_remote_readme_is_rebuilt_from_the_stored_stages(s3_env, tmp_path):
+    url = f"s3://{s3_env.make_bucket()}/mixture"
+    build_stage(small_t2i_stage(tmp_path, "a", 3), url, echo=lambda *_: None)
+    s3_env.put(f"{url}/README.md", b"")  # e.g. an interrupted upload by another tool
+    build_stage(small_t2i_stage(tmp_path, "b", 2), url, echo=lambda *_: None)
+    card = DatasetCard(RemoteFolder(url).read_bytes("README.md").decode())
+    sizes = {i["config_name"]: i["splits"][0]["num_examples"] for i in card.data.dataset_info}
+    assert sizes == {"a": 3, "b": 2}
