@@ -11,6 +11,7 @@ from hf_mixture.export.exporter import FORMATS
 from hf_mixture.export.folder import only_stage
 from hf_mixture.export.llamafactory import LlamaFactoryExporter
 from hf_mixture.export.llava import LlavaExporter
+from hf_mixture.export.remote_out import local_copy
 
 EXPORTERS = {"llamafactory": LlamaFactoryExporter, "llava": LlavaExporter}
 
@@ -25,9 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stage = only_stage(args.out, args.stage)
-    exporter = EXPORTERS[args.target](args.out, stage, args.to, args.format)
-    result = exporter.run(progress=not args.no_progress)
+    stages = [args.stage] if args.stage else None  # None: every stage, to find the only one
+    with local_copy(args.out, stages) as folder:  # a remote --out (s3://...) is read from a copy
+        stage = only_stage(folder, args.stage)
+        result = EXPORTERS[args.target](folder, stage, args.to, args.format).run(
+            progress=not args.no_progress
+        )
     files = ", ".join(f"{path.relative_to(result.to_dir)} ({result.rows[key]} rows)"
                       for key, path in result.data_files.items())  # fmt: skip
     print(f"exported {result.total_rows} rows of {stage} to {result.to_dir}: {files}; "

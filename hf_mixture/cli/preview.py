@@ -6,6 +6,7 @@ import argparse
 
 from hf_mixture.export.folder import only_stage
 from hf_mixture.export.preview import write_preview
+from hf_mixture.export.remote_out import local_copy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = write_preview(args.out, only_stage(args.out, args.stage), args.to, args.rows_per_source)
+    stages = [args.stage] if args.stage else None  # None: every stage, to find the only one
+    with local_copy(args.out, stages) as folder:  # a remote --out (s3://...) is read from a copy
+        path = write_preview(folder, only_stage(folder, args.stage), args.to, args.rows_per_source)
     print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0

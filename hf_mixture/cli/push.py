@@ -10,6 +10,7 @@ import argparse
 from huggingface_hub import get_token
 
 from hf_mixture.export.push import plan_push, push
+from hf_mixture.export.remote_out import local_copy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,20 +26,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with local_copy(args.out, [args.stage] if args.stage else None) as folder:  # s3://... too
+        return _push(args, folder)
+
+
+def _push(args: argparse.Namespace, folder) -> int:
     plan = plan_push(
-        args.out,
+        folder,
         args.repo_id,
         stage=args.stage,
         revision=args.revision,
         private=args.private,
         create_pr=args.create_pr,
     )
-    print(plan.describe(args.out))
+    print(plan.describe(folder))
     if args.dry_run:
         print(token_status())
         print("dry run: nothing was sent to the Hub")
         return 0
-    info = push(plan, args.out)
+    info = push(plan, folder)
     print(f"pushed: {getattr(info, 'pr_url', None) or getattr(info, 'commit_url', info)}")
     return 0
 

@@ -11,14 +11,13 @@ The card (README.md) and `hf-mixture preview` show them.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow.compute as pc
 
 from hf_mixture.export.folder import COMPOSITION_CHART, DROPS_CHART, read_stage_columns
+from hf_mixture.export.out_folder import atomic_write
 from hf_mixture.export.report import load_report
 
 DPI = 100
@@ -30,17 +29,16 @@ NOT_DRAWN = "mixing:not_drawn"  # a mixing outcome, not a loss of source rows: l
 
 
 def write_charts(out_dir: str | Path, stage: str) -> list[Path]:
-    """Draw the stage's charts into `<out_dir>/<stage>/` (each file replaced atomically); returns
-    their paths. Nothing is drawn for a stage without a build report."""
+    """Draw the stage's charts into `<out_dir>/<stage>/` (each file replaced atomically:
+    `out_folder.atomic_write`); returns their paths. Nothing is drawn for a stage without a build report."""
     report = load_report(out_dir, stage)
     if not report:
         return []
-    stage_dir = Path(out_dir) / stage
     charts = {
         COMPOSITION_CHART: composition_png(report, task_rows(out_dir, stage)),
         DROPS_CHART: drops_png(report),
     }
-    return [_replace(stage_dir / name, data) for name, data in charts.items()]
+    return [atomic_write(out_dir, f"{stage}/{name}", data) for name, data in charts.items()]
 
 
 def task_rows(out_dir: str | Path, stage: str) -> dict[str, int]:
@@ -124,17 +122,3 @@ def _png(figure) -> bytes:
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})  # same bytes every run
     _pyplot().close(figure)
     return buffer.getvalue()
-
-
-def _replace(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
