@@ -47,6 +47,7 @@ ENTRY_KEYS = (
 )
 STAGE_KEYS = (
     "name",
+    "batch_size",
     "resolution",
     "seed",
     "stopping_strategy",
@@ -163,7 +164,7 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     _check_unknown(problems, raw, STAGE_KEYS, ("stage",), "stage key")
     kwargs = {"name": str(raw.get("name") or yaml_path.stem)}
-    for key in ("resolution", "num_samples", "num_shards", "image_workers"):
+    for key in ("resolution", "num_samples", "num_shards", "image_workers", "batch_size"):
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:

@@ -53,6 +53,7 @@ class StageSettings:
     """Our optional `stage:` block; every key has a default."""
 
     name: str
+    batch_size: int | None = None  # LaViDa-O's per-device batch: hf_mixture/mixing/probabilities.py
     resolution: int | None = None
     seed: int = 42
     stopping_strategy: str | None = None

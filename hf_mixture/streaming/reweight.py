@@ -136,7 +136,13 @@ def stream_stage(
     streams = [entry_stream(config, entry) for entry in config.entries]
     sizes = resolve_entry_sizes(config, streams, entry_sizes)
     group_weights = dict(config.weights if weights is None else weights)
-    probabilities = entry_probabilities([e.length_group for e in config.entries], sizes, group_weights)
+    probabilities = entry_probabilities(
+        [e.length_group for e in config.entries],
+        sizes,
+        group_weights,
+        config.batch_sizes,
+        config.settings.batch_size,
+    )
     kept = [i for i, p in enumerate(probabilities) if p > 0]
     if not kept:
         raise EntrySizeError(f"{config.path}: no entry has rows (sizes {sizes}); nothing to stream")
