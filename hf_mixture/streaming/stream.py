@@ -15,20 +15,20 @@ It is a `torch.utils.data.IterableDataset` whenever torch is installed, and a pl
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Iterator
 from itertools import islice
 
 import datasets
 import numpy as np
 
-from hf_mixture.schema import IMAGE_COLUMNS
-from hf_mixture.streaming.transforms import RowTransform, row_rng
+from hf_mixture.streaming import rows as row_stream
+from hf_mixture.streaming.rows import RowPreparer, worker_info
+from hf_mixture.streaming.transforms import RowTransform
 
 STATE_VERSION = 1
 
 
-class MixtureStream:
+class MixtureStream(RowPreparer):
     """Rows of one stage, shuffled, decoded and transformed; resumable.
 
     Args:
@@ -54,12 +54,9 @@ class MixtureStream:
     ):
         if shuffle_buffer < 1:
             raise ValueError(f"shuffle_buffer must be >= 1 (1 = no shuffle), got {shuffle_buffer}")
+        super().__init__(dataset.features, seed=seed, transform=transform, decode=decode)
         self.dataset = dataset.decode(False)
-        self.seed, self.shuffle_buffer, self.transform = int(seed), int(shuffle_buffer), transform
-        self.decode, self.rank = decode, int(rank)
-        self._image_features = {
-            name: datasets.Image() for name in IMAGE_COLUMNS if name in (dataset.features or {})
-        }
+        self.shuffle_buffer, self.rank = int(shuffle_buffer), int(rank)
         self._pending: dict | None = None
         self._state: dict | None = None
         self.entry_probabilities: dict[str, float] | None = None  # set by stream_stage
@@ -135,7 +132,7 @@ class MixtureStream:
     # ---- iteration ---------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict]:
-        worker_id = _worker_info()[0]
+        worker_id = worker_info()[0]
         epoch = self.epoch
         start = self._pending or self._fresh_state(epoch)
         self._pending, self._state = None, start
@@ -164,54 +161,7 @@ class MixtureStream:
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, epoch, self.rank, worker_id, window])
         return rng.permutation(n)
 
-    def _prepare(self, row: dict, epoch: int) -> dict:
-        if self.decode:
-            for name, feature in self._image_features.items():
-                values = row.get(name)
-                if values:
-                    row[name] = [feature.decode_example(value) for value in values]
-        if self.transform is not None:
-            row = self.transform(row, row_rng(self.seed, epoch, row["id"]))
-        return row
-
-
-def _worker_info() -> tuple[int, int]:
-    """(worker id, number of workers) of the current DataLoader worker, (0, 1) outside one."""
-    if "torch" not in sys.modules:
-        return 0, 1
-    import torch.utils.data
-
-    info = torch.utils.data.get_worker_info()
-    return (info.id, info.num_workers) if info is not None else (0, 1)
-
-
-_TORCH_CLASS = None
-
-
-def _torch_class():
-    """`MixtureStream` with `torch.utils.data.IterableDataset` as a base (made once, picklable)."""
-    global _TORCH_CLASS
-    if _TORCH_CLASS is None:
-        import torch.utils.data
-
-        _TORCH_CLASS = type(
-            "TorchMixtureStream",
-            (MixtureStream, torch.utils.data.IterableDataset),
-            {"__module__": __name__, "__qualname__": "TorchMixtureStream", "__doc__": MixtureStream.__doc__},
-        )
-    return _TORCH_CLASS
-
-
-def __getattr__(name: str):
-    if name == "TorchMixtureStream":
-        return _torch_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def new_stream(dataset: datasets.IterableDataset, **kwargs) -> MixtureStream:
     """A `MixtureStream`, a torch `IterableDataset` too when torch can be imported."""
-    try:
-        cls = _torch_class()
-    except ImportError:
-        cls = MixtureStream
-    return cls(dataset, **kwargs)
+    return row_stream.new_stream(MixtureStream, dataset, **kwargs)
