@@ -153,6 +153,8 @@ def _summary(config: StageConfig, strategy: str, written: WrittenStage, stats: l
         "groups": group_table(group_rows, config.weights, config.batch_sizes, settings.batch_size)
         if config.grouped
         else {},
+        "entry_settings": {e.key: e.row_settings() for e in config.entries},
+        "image_check": settings.image_check,
         "warnings": [redact(w) for w in config.warnings],
     }
 

@@ -229,13 +229,13 @@ def run_epochs(mixture, workers, epochs, *, start=None, stop_after=None, save_at
 @pytest.mark.parametrize("workers", [0, 1, 2])
 @pytest.mark.parametrize("where", ["inside", "epoch end"])
 def test_resume_is_exact_inside_an_epoch_and_at_its_end(mixture, tmp_path, workers, where):
-    uninterrupted, _ = run_epochs(mixture, workers, 3)
+    uninterrupted, _ = run_epochs(mixture, workers, 2)
     place = {"inside": {"stop_after": (1, 4)}, "epoch end": {"save_at_epoch_end": 0}}[where]
-    head, checkpoint = run_epochs(mixture, workers, 3, **place)
+    head, checkpoint = run_epochs(mixture, workers, 2, **place)
     torch.save(checkpoint, tmp_path / "ckpt.pt")
-    tail, _ = run_epochs(mixture, workers, 3, start=tmp_path / "ckpt.pt")
+    tail, _ = run_epochs(mixture, workers, 2, start=tmp_path / "ckpt.pt")
     assert head + tail == uninterrupted
-    assert len(uninterrupted) == 3 * 10 and uninterrupted[:10] != uninterrupted[10:20]
+    assert len(uninterrupted) == 2 * 10 and uninterrupted[:10] != uninterrupted[10:]
 
 
 def test_a_state_of_another_order_is_refused(mixture):

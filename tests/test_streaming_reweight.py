@@ -32,6 +32,7 @@ def write_stage(folder: Path, weights: dict[str, int], sampling: str = "all") ->
         rows = {
             "s3_path": [f"img/{i % 2}.png" for i in range(12)],
             "caption": [f"{name} {i}." for i in range(12)],
+            "fltLaionAesthScore": [6.0] * 12,
         }
         pq.write_table(pa.table(rows), folder / f"{name}.parquet")
     text = (
@@ -89,6 +90,31 @@ def test_stale_build_report_is_refused(tmp_path):
     build_stage(yaml, tmp_path / "out", echo=lambda *_: None)
     yaml = write_stage(tmp_path, {"a": 100, "b": 100}, sampling="all")
     with pytest.raises(EntrySizeError, match=r"datasets\[0\] \(a\): sampling_strategy is 'all'.*'first:5'"):
+        stream_stage(yaml, entry_sizes=tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("    aes_cutoff: 7\n", r"datasets\[0\] \(a\): aes_cutoff is 7.0, the report.s build used None"),
+        ("    columns: [s3_path, caption]\n", r"datasets\[0\] \(a\): columns is \['s3_path', 'caption'\]"),
+    ],
+)
+def test_a_filter_or_column_change_since_the_build_is_refused(tmp_path, edit, message):
+    yaml = write_stage(tmp_path, {"a": 100, "b": 100})
+    build_stage(yaml, tmp_path / "out", echo=lambda *_: None)
+    text = yaml.read_text()
+    yaml.write_text(text.replace("    length_group: ga\n", "    length_group: ga\n" + edit, 1))
+    with pytest.raises(EntrySizeError, match=message):
+        stream_stage(yaml, entry_sizes=tmp_path / "out")
+
+
+def test_a_json_path_change_since_the_build_is_refused(tmp_path):
+    yaml = write_stage(tmp_path, {"a": 100, "b": 100})
+    build_stage(yaml, tmp_path / "out", echo=lambda *_: None)
+    (tmp_path / "b.parquet").rename(tmp_path / "b2.parquet")
+    yaml.write_text(yaml.read_text().replace("b.parquet", "b2.parquet"))
+    with pytest.raises(EntrySizeError, match=r"datasets\[1\] \(b\): json_path is 'b2.parquet'.*'b.parquet'"):
         stream_stage(yaml, entry_sizes=tmp_path / "out")
 
 

@@ -8,6 +8,7 @@ reads each file's footer for its row groups. `StageFiles.read_block` reads one r
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,12 +49,24 @@ class StageFiles:
         return {**self.__dict__, "_open": {}}
 
     def parquet(self, index: int) -> pq.ParquetFile:
-        """File `index`, opened once per process (at most OPEN_FILES at a time)."""
+        """File `index`, opened once per process (at most OPEN_FILES at a time). A forked
+        DataLoader worker opens its own: a file object shared with the parent shares its offset."""
+        if self._open.get("pid") != os.getpid():
+            self._open.clear()
+            self._open["pid"] = os.getpid()
         if index not in self._open:
-            if len(self._open) >= OPEN_FILES:
-                self._open.pop(next(iter(self._open)))
-            self._open[index] = pq.ParquetFile(self.storage.open(self.files[index]))
-        return self._open[index]
+            if len(self._open) > OPEN_FILES:
+                self._open.pop(next(k for k in self._open if k != "pid"))[1].close()
+            handle = self.storage.open(self.files[index])
+            self._open[index] = (pq.ParquetFile(handle), handle)
+        return self._open[index][0]
+
+    def close(self) -> None:
+        """Close the files this process opened."""
+        for key, opened in list(self._open.items()):
+            if key != "pid" and os.getpid() == self._open.get("pid"):
+                opened[1].close()
+        self._open.clear()
 
     def read_block(self, block: Block, columns: list[str] | None = None) -> pa.Table:
         """One row group as an Arrow table."""
@@ -102,4 +115,5 @@ def stage_files(
         blocks += [Block(index, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups)]
     stage_data.blocks = tuple(blocks)
     stage_data.features = datasets.Features.from_arrow_schema(stage_data.parquet(0).schema_arrow)
+    stage_data.close()
     return stage_data

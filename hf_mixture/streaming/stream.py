@@ -1,4 +1,5 @@
-"""`MixtureStream`: a `datasets.IterableDataset` of unified rows made ready for a PyTorch DataLoader.
+"""`MixtureStream`: a `datasets.IterableDataset` of unified rows made ready for a PyTorch DataLoader
+(what `stream_stage` returns; a built stage is read by `StageStream`, stage_stream.py).
 
 On top of the Hugging Face stream (already split by node) it adds, per DataLoader worker:
 - a seeded shuffle in windows of `shuffle_buffer` rows (rows are held undecoded);
