@@ -116,7 +116,7 @@ def _changes(entry: EntryConfig, item: dict, report: dict) -> list[str]:
     reports keep them; older reports: sampling and preprocess function only)."""
     built = (report.get("entry_settings") or {}).get(entry.key)
     if built is None:
-        built = {"sampling_strategy": item.get("sampling_strategy"), "preprocess_fn": item.get("preprocess_fn")}
+        built = {key: item.get(key) for key in ("sampling_strategy", "preprocess_fn")}
     now = entry.row_settings()
     return [
         f"{key} is {now.get(key)!r}, the report's build used {built.get(key)!r}"
