@@ -6,6 +6,7 @@ from collections import Counter
 from itertools import islice
 from pathlib import Path
 
+import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 
 from hf_mixture.build import build_stage
 from hf_mixture.streaming import EntrySizeError, stream_stage
+from hf_mixture.streaming.stream import new_stream
 
 ENTRY = """
   - name: {name}
@@ -151,3 +153,25 @@ def test_weighted_stream_in_dataloader_workers(tmp_path):
     loader = DataLoader(stream, batch_size=5, num_workers=2, collate_fn=lambda rows: [r["id"] for r in rows])
     ids = [i for batch in loader for i in batch]  # one shard: the second worker reads nothing
     assert sorted(ids) == sorted([f"a/{i}" for i in range(12)] + [f"b/{i}" for i in range(12)])
+
+
+def test_a_state_saved_at_an_epoch_end_starts_the_next_epoch():
+    """stream_stage's MixtureStream over a two-shard stream, read by a 0-worker StatefulDataLoader."""
+    StatefulDataLoader = pytest.importorskip("torchdata.stateful_dataloader").StatefulDataLoader
+    rows = datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(20)]}).to_iterable_dataset(num_shards=2)
+
+    def fresh():
+        stream = new_stream(rows, shuffle_buffer=4, decode=False)
+        return stream, StatefulDataLoader(
+            stream, batch_size=3, collate_fn=lambda batch: [r["id"] for r in batch]
+        )
+
+    stream, loader = fresh()
+    epoch_0 = list(loader)
+    checkpoint = {"epoch": 1, "data": loader.state_dict()}  # after the loop ended: the epoch to run next
+    stream.set_epoch(1)
+    epoch_1 = list(loader)
+    stream, loader = fresh()
+    stream.set_epoch(checkpoint["epoch"])
+    loader.load_state_dict(checkpoint["data"])
+    assert list(loader) == epoch_1 and epoch_1 != epoch_0

@@ -115,7 +115,8 @@ class MixtureStream(RowPreparer):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Resume at the row after the one the state was saved at (its epoch is adopted)."""
+        """Resume at the row after the one the state was saved at (its epoch is adopted). A state
+        saved at the end of epoch `e` into a stream already set to epoch `e + 1` is a no-op."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             raise ValueError(
                 f"not a MixtureStream state (expected a dict with version {STATE_VERSION}, got "
@@ -127,6 +128,9 @@ class MixtureStream(RowPreparer):
                 f"the state was saved with seed={saved[0]}, shuffle_buffer={saved[1]}; this stream has "
                 f"seed={self.seed}, shuffle_buffer={self.shuffle_buffer}: resume with the same values"
             )
+        if state.get("ended") and int(state["epoch"]) + 1 == self.epoch:
+            self._pending = None
+            return
         self.set_epoch(int(state["epoch"]))
         self._pending = copy.deepcopy(state)
 
@@ -144,6 +148,7 @@ class MixtureStream(RowPreparer):
             while True:
                 rows = list(islice(rows_iter, self.shuffle_buffer))
                 if not rows:
+                    self._state = {**self._state, "ended": True}  # the epoch's end: see load_state_dict
                     return
                 order = self._permutation(epoch, worker_id, window, len(rows))
                 for position in range(skip, len(rows)):
