@@ -362,3 +362,14 @@ def test_works_without_torch(mixture):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["StageStream", "28"]
+
+
+def test_group_batches_take_the_factors_from_the_build_report(tmp_path):
+    folder = synthetic_stage(tmp_path, "g", [[30]], groups=("a", "b"))
+    (folder / "g" / "build_report.json").write_text(json.dumps({"batch_sizes": {"b": 0.5}}))
+    stream = load_mixture(folder, "g", batch_size=4, group_batches=True, decode=False)
+    assert dict(zip(stream.groups.names, stream.groups.rows_per_step)) == {"a": 4, "b": 2}
+    assert stream.groups.step_probability == pytest.approx((1 / 3, 2 / 3))  # 15/4 vs 15/2 steps
+    (folder / "g" / "build_report.json").unlink()
+    with pytest.raises(ValueError, match="no build_report.json"):
+        load_mixture(folder, "g", batch_size=4, group_batches=True)
