@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -132,6 +133,14 @@ def test_unequal_files_and_row_groups_give_every_rank_the_same_rows(tmp_path, fi
     seen = read_ranks(folder, "big", 2, 2, 256)
     assert [len(rows) for rows in seen] == [per_rank, per_rank]
     assert Counter(sum(seen, [])) == Counter(all_ids(folder, "big"))
+
+
+def test_a_three_shard_stage_over_two_ranks_is_balanced_without_a_warning(tmp_path):
+    folder = synthetic_stage(tmp_path, "three", [[400], [400], [200]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IdleWorkersWarning)
+        seen = read_ranks(folder, "three", 2, 2, 10)
+    assert [len(rows) for rows in seen] == [500, 500]
 
 
 @pytest.mark.parametrize(("remainder", "per_rank"), [("repeat", 10), ("drop", 9)])

@@ -140,9 +140,11 @@ class StageStream(RowPreparer):
         rows, or steps in group mode), with what fixes the order and the reader."""
         if self._pending is not None:
             return copy.deepcopy(self._pending)
-        return dict(self._state) if self._state is not None else self._position(self._epoch, 0, None)
+        if self._state is not None:
+            return dict(self._state)
+        return self._position(self._epoch, 0, None, self.epoch_positions())
 
-    def _position(self, epoch: int, consumed: int, reader: Reader | None) -> dict:
+    def _position(self, epoch: int, consumed: int, reader: Reader | None, length: int) -> dict:
         return {
             "version": STATE_VERSION,
             "kind": STATE_KIND,
@@ -154,7 +156,7 @@ class StageStream(RowPreparer):
             "rows": self.rows,
             "epoch": epoch,
             "consumed": consumed,
-            "length": self.epoch_positions(),
+            "length": length,
             "world_size": self.world_size,
             "workers": reader.workers if reader else None,
             "batch_size": self.batch_size,
@@ -178,20 +180,20 @@ class StageStream(RowPreparer):
         start = self._pending
         self._pending = None
         consumed = check_reader(start, self, reader) if start else 0
-        self._state = self._position(self._epoch, consumed, reader)
+        length = self.epoch_positions()
+        self._state = self._position(self._epoch, consumed, reader, length)
         if self.groups is None:
-            return self._rows(self._epoch, reader, consumed)
-        return self._group_batches(self._epoch, reader, consumed)
+            return self._rows(self._epoch, reader, consumed, length)
+        return self._group_batches(self._epoch, reader, consumed, length)
 
-    def _rows(self, epoch: int, reader: Reader, consumed: int) -> Iterator[dict]:
+    def _rows(self, epoch: int, reader: Reader, consumed: int, length: int) -> Iterator[dict]:
         first = -(-(consumed - reader.rank) // reader.world_size)
         windows = epoch_windows(self.files.blocks, self.seed, epoch, self.shuffle_buffer)
-        length = epoch_length(self.rows, reader.world_size, self.remainder)
         for window, local, ranks_rows in reader_plan(windows, self.rows, length, reader, first):
             table = self._window_table(window)
             order = window_permutation(window, self.seed, epoch, self.shuffle_buffer)
             for row, k in zip(table.take(pa.array(order[local])).to_pylist(), ranks_rows.tolist()):
-                self._state = self._position(epoch, reader.world_size * (k + 1), reader)
+                self._state = self._position(epoch, reader.world_size * (k + 1), reader, length)
                 yield self._prepare(row, epoch)
 
     def _window_table(self, window) -> pa.Table:
@@ -225,7 +227,7 @@ class StageStream(RowPreparer):
         everything = np.concatenate(ordered) if ordered else np.zeros(0, np.int32)
         return [np.flatnonzero(everything == g) for g in range(len(self.groups.names))]
 
-    def _group_batches(self, epoch: int, reader: Reader, consumed: int) -> Iterator[list[dict]]:
+    def _group_batches(self, epoch: int, reader: Reader, consumed: int, length: int) -> Iterator[list[dict]]:
         windows = epoch_windows(self.files.blocks, self.seed, epoch, self.shuffle_buffer)
         starts = np.array([w.start for w in windows])
         positions = self._group_positions(windows, epoch)
@@ -251,7 +253,7 @@ class StageStream(RowPreparer):
                 keep_from = int(np.searchsorted(starts, min(next_rows), side="right") - 1)
                 for w in [w for w in cache if w < keep_from]:
                     del cache[w]
-            self._state = self._position(epoch, step + 1, reader)
+            self._state = self._position(epoch, step + 1, reader, length)
             yield batch
 
     def _row_at(self, position: int, windows, starts, cache: dict, epoch: int) -> dict:
