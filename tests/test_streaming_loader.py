@@ -382,3 +382,19 @@ def test_group_batches_take_the_factors_from_the_build_report(tmp_path):
     (folder / "g" / "build_report.json").unlink()
     with pytest.raises(ValueError, match="no build_report.json"):
         load_mixture(folder, "g", batch_size=4, group_batches=True)
+
+
+def test_persistent_workers_follow_set_epoch(mixture):
+    def epochs(persistent: bool) -> list[list[str]]:
+        stream = load_mixture(mixture, STAGE, num_workers=2, batch_size=3, shuffle_buffer=4, decode=False)
+        loader = StatefulDataLoader(
+            stream, batch_size=3, num_workers=2, collate_fn=ids, persistent_workers=persistent
+        )
+        orders = []
+        for epoch in range(2):
+            stream.set_epoch(epoch)
+            orders.append([i for batch in loader for i in batch])
+        return orders
+
+    persistent = epochs(True)
+    assert persistent == epochs(False) and persistent[0] != persistent[1]

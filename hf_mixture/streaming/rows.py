@@ -41,14 +41,42 @@ class RowPreparer:
         return row
 
 
+def shared_epoch(epoch: int):
+    """The epoch as a torch tensor in shared memory when torch is installed (a persistent
+    DataLoader worker then sees `set_epoch` of the main process, as datasets does it), else an
+    int in a list; `read_epoch` / `write_epoch` use either."""
+    try:
+        import torch
+    except ImportError:
+        return [int(epoch)]
+    return torch.tensor([int(epoch)]).share_memory_()
+
+
+def read_epoch(box) -> int:
+    return int(box[0])
+
+
+def write_epoch(box, epoch: int) -> None:
+    box[0] = int(epoch)
+
+
 def worker_info() -> tuple[int, int]:
     """(worker id, number of workers) of the current DataLoader worker, (0, 1) outside one."""
+    info = _torch_worker_info()
+    return (info.id, info.num_workers) if info is not None else (0, 1)
+
+
+def in_worker() -> bool:
+    """Whether this is a DataLoader worker process."""
+    return _torch_worker_info() is not None
+
+
+def _torch_worker_info():
     if "torch" not in sys.modules:
-        return 0, 1
+        return None
     import torch.utils.data
 
-    info = torch.utils.data.get_worker_info()
-    return (info.id, info.num_workers) if info is not None else (0, 1)
+    return torch.utils.data.get_worker_info()
 
 
 def torch_class(name: str) -> type:

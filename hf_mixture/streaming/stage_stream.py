@@ -31,7 +31,14 @@ from hf_mixture.streaming.order import (
     reader_plan,
     window_permutation,
 )
-from hf_mixture.streaming.rows import RowPreparer, worker_info
+from hf_mixture.streaming.rows import (
+    RowPreparer,
+    in_worker,
+    read_epoch,
+    shared_epoch,
+    worker_info,
+    write_epoch,
+)
 from hf_mixture.streaming.stage_files import StageFiles
 from hf_mixture.streaming.transforms import RowTransform
 
@@ -92,7 +99,7 @@ class StageStream(RowPreparer):
         self.files, self.shuffle_buffer, self.remainder = files, int(shuffle_buffer), remainder
         self.rank, self.world_size, self.batch_size = int(rank), int(world_size), int(batch_size)
         self.groups = groups
-        self._epoch = int(epoch)
+        self._epoch_box = shared_epoch(epoch)
         self._pending: dict | None = None
         self._state: dict | None = None
 
@@ -100,15 +107,15 @@ class StageStream(RowPreparer):
 
     @property
     def epoch(self) -> int:
-        return self._epoch
+        return read_epoch(self._epoch_box)
 
     def set_epoch(self, epoch: int) -> None:
         """Start epoch `epoch` at the next iteration; a state loaded for another epoch is dropped."""
-        if int(epoch) != self._epoch:
+        if int(epoch) != self.epoch:
             self._state = None
             if self._pending is not None and self._pending["epoch"] != int(epoch):
                 self._pending = None
-        self._epoch = int(epoch)
+        write_epoch(self._epoch_box, epoch)
 
     @property
     def features(self):
@@ -125,7 +132,7 @@ class StageStream(RowPreparer):
         world_size = world_size or self.world_size
         if self.groups is None:
             return epoch_length(self.rows, world_size, self.remainder)
-        return len(self._schedule(self._epoch, world_size)[0])
+        return len(self._schedule(self.epoch, world_size)[0])
 
     def __len__(self) -> int:
         """Rows this rank reads per epoch (rows mode) or steps per epoch (group mode)."""
@@ -142,7 +149,7 @@ class StageStream(RowPreparer):
             return copy.deepcopy(self._pending)
         if self._state is not None:
             return dict(self._state)
-        return self._position(self._epoch, 0, None, self.epoch_positions())
+        return self._position(self.epoch, 0, None, self.epoch_positions())
 
     def _position(self, epoch: int, consumed: int, reader: Reader | None, length: int) -> dict:
         return {
@@ -163,13 +170,15 @@ class StageStream(RowPreparer):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Resume after the position the state was saved at (its epoch is adopted). A state saved
-        at the end of epoch `e` into a stream already set to epoch `e + 1` is a no-op."""
+        """Resume after the position the state was saved at (its epoch is adopted: `set_epoch` in
+        the main process, the next iteration in a DataLoader worker). A state saved at the end of
+        epoch `e` into a stream already set to epoch `e + 1` is a no-op."""
         check_order(state, self)
-        if state["consumed"] >= state["length"] and int(state["epoch"]) + 1 == self._epoch:
+        if state["consumed"] >= state["length"] and int(state["epoch"]) + 1 == self.epoch:
             self._pending = None
             return
-        self.set_epoch(int(state["epoch"]))
+        if not in_worker():  # a worker's epoch is shared with the main process: leave it alone
+            self.set_epoch(int(state["epoch"]))
         self._pending = copy.deepcopy(state)
 
     # ---- iteration ---------------------------------------------------------------------------
@@ -180,11 +189,12 @@ class StageStream(RowPreparer):
         start = self._pending
         self._pending = None
         consumed = check_reader(start, self, reader) if start else 0
+        epoch = int(start["epoch"]) if start else self.epoch
         length = self.epoch_positions()
-        self._state = self._position(self._epoch, consumed, reader, length)
+        self._state = self._position(epoch, consumed, reader, length)
         if self.groups is None:
-            return self._rows(self._epoch, reader, consumed, length)
-        return self._group_batches(self._epoch, reader, consumed, length)
+            return self._rows(epoch, reader, consumed, length)
+        return self._group_batches(epoch, reader, consumed, length)
 
     def _rows(self, epoch: int, reader: Reader, consumed: int, length: int) -> Iterator[dict]:
         first = -(-(consumed - reader.rank) // reader.world_size)
