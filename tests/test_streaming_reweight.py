@@ -155,8 +155,13 @@ def test_weighted_stream_in_dataloader_workers(tmp_path):
     assert sorted(ids) == sorted([f"a/{i}" for i in range(12)] + [f"b/{i}" for i in range(12)])
 
 
-def test_a_state_saved_at_an_epoch_end_starts_the_next_epoch():
-    """stream_stage's MixtureStream over a two-shard stream, read by a 0-worker StatefulDataLoader."""
+def row_ids(rows: list[dict]) -> list[str]:
+    return [row["id"] for row in rows]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_state_saved_at_an_epoch_end_starts_the_next_epoch(workers):
+    """stream_stage's MixtureStream over a two-shard stream, read by a StatefulDataLoader."""
     StatefulDataLoader = pytest.importorskip("torchdata.stateful_dataloader").StatefulDataLoader
     rows = datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(20)]}).to_iterable_dataset(num_shards=2)
 
