@@ -152,9 +152,10 @@ def _arrow_bytes(part: datasets.Dataset) -> int:
     return sum(os.path.getsize(f) for f in files) if files else part.data.nbytes
 
 
-def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[datasets.Dataset, str]:
-    """The interleaved stage and the stopping strategy used; each entry's written rows and shares
-    are recorded in `stats`."""
+def mix_parts(config: StageConfig, parts: list) -> tuple[datasets.Dataset | None, list[float], str]:
+    """The entries' `parts` interleaved as the stage says (weights, batch sizes, seed, stopping
+    strategy, num_samples), each entry's probability, and the stopping strategy used; the build and
+    `hf-mixture plan` (on index-only parts) mix through here."""
     settings = config.settings
     strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
     mixed, probabilities = mix_entries(
@@ -168,6 +169,13 @@ def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[dat
         stopping_strategy=strategy,
         num_samples=settings.num_samples,
     )
+    return mixed, probabilities, strategy
+
+
+def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[datasets.Dataset, str]:
+    """The interleaved stage and the stopping strategy used; each entry's written rows and shares
+    are recorded in `stats`."""
+    mixed, probabilities, strategy = mix_parts(config, parts)
     if mixed is None:
         raise SourceError(_no_rows_message(config, stats))
     _account_mixing(mixed, stats, probabilities, parts)

@@ -11,7 +11,7 @@ from hf_mixture.config.load import load_stage_config
 from hf_mixture.config.model import StageConfig
 from hf_mixture.media.embed import default_decode_processes
 from hf_mixture.plan.entry import DEFAULT_PROBE_ROWS, EntryPlan, plan_entry
-from hf_mixture.plan.mix import mix_plans, stopping_strategy
+from hf_mixture.plan.mix import mix_plans
 from hf_mixture.plan.size import stage_bytes
 
 DEFAULT_REPEAT_THRESHOLD = 10
@@ -77,8 +77,8 @@ def plan_stage(
     with tempfile.TemporaryDirectory(prefix="hf-mixture-plan-") as cache:
         entries = [plan_entry(config, entry, cache, probe_rows) for entry in config.entries]
     settings = config.settings
-    plan = StagePlan(settings.name, str(config.path), settings.seed, stopping_strategy(config), entries)
-    plan.rows = mix_plans(config, entries)
+    plan = StagePlan(settings.name, str(config.path), settings.seed, "", entries)
+    plan.rows, plan.stopping_strategy = mix_plans(config, entries)
     plan.cpus = default_decode_processes()
     plan.bytes = stage_bytes(entries, settings.num_shards)
     plan.build_seconds = sum(e.metadata_seconds + e.records * _per_row(e, "wall_seconds") for e in entries)
