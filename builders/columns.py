@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hf_mixture.sources.tables import utf8_text
+
 
 def first_present(table: pa.Table, names: Sequence[str]) -> str | None:
     """The first of `names` that is a column of `table` (exact spelling first, then any case)."""
@@ -41,11 +43,7 @@ def to_text(values: pa.Array) -> pa.Array:
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         return pc.cast(values, pa.string())
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        try:
-            return pc.cast(values, pa.string())
-        except pa.ArrowInvalid:
-            decoded = [None if v is None else v.decode("utf-8", errors="replace") for v in values.to_pylist()]
-            return pa.array(decoded, pa.string())
+        return utf8_text(values)
     return pc.cast(values, pa.string())
 
 

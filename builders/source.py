@@ -25,7 +25,9 @@ from builders.options import NoOptions, parse_options
 from hf_mixture.errors import SkipRow, SourceError
 from hf_mixture.media.archives import outer_location
 from hf_mixture.media.fetch import ImageFetcher
+from hf_mixture.sources.rows import SOURCE_ROW, with_source_rows
 from hf_mixture.sources.tables import json_records
+from hf_mixture.sources.text import open_text_source
 from hf_mixture.storage import Storage, is_remote
 
 BATCH_ROWS = 4096
@@ -59,10 +61,24 @@ class SourceBuilder(EntryBuilder):
         raise NotImplementedError
 
     def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-        self._drops = Counter()
+        """`read_tables()` with each row's source position (`SOURCE_ROW`): rows and drops are
+        numbered in the order the source has them, so a dropped record moves no other row's id."""
+        self._drops, self._numbered = Counter(), 0
         for table in self.read_tables():
+            if SOURCE_ROW not in table.column_names:
+                table = self.numbered(table)
             if len(table):
-                yield table.select(list(columns)) if columns else table
+                yield table.select([*columns, SOURCE_ROW]) if columns else table
+
+    def _next_source_row(self) -> int:
+        """The source position of the next row: rows numbered so far plus rows dropped."""
+        return self._numbered + sum(self._drops.values())
+
+    def numbered(self, table: pa.Table) -> pa.Table:
+        """`table` (the next rows of the source, none dropped yet) with their source positions."""
+        start = self._next_source_row()
+        self._numbered += len(table)
+        return with_source_rows(table, np.arange(start, start + len(table)))
 
     def loaded_columns(self) -> list[str]:
         return list(self.entry.columns) if self.entry.columns else self.schema(self.options).names
@@ -91,8 +107,9 @@ class SourceBuilder(EntryBuilder):
         return [folder] if folder and not is_remote(folder) else []
 
     def tables_of(self, rows: Iterable[dict]) -> Iterator[pa.Table]:
-        """Tables of `schema(options)` from normalised row dicts, BATCH_ROWS at a time."""
-        schema, batch = self.schema(self.options), []
+        """Tables of `schema(options)` (plus `SOURCE_ROW`) from normalised row dicts (from `kept`),
+        BATCH_ROWS at a time."""
+        schema, batch = self.schema(self.options).append(pa.field(SOURCE_ROW, pa.int64())), []
         for row in rows:
             batch.append(row)
             if len(batch) >= BATCH_ROWS:
@@ -105,17 +122,25 @@ class SourceBuilder(EntryBuilder):
         """`normalise(record)` for each record; a SkipRow counts the record under its reason."""
         for record in records:
             try:
-                yield normalise(record)
+                row = normalise(record)
             except SkipRow as skip:
                 self.drop(skip.reason)
+                continue
+            row[SOURCE_ROW] = self._next_source_row()
+            self._numbered += 1
+            yield row
 
     def keep_rows(self, table: pa.Table, checks: Sequence[tuple[str, np.ndarray]]) -> pa.Table:
         """`table` without the rows a check fails; each dropped row counts under its first failing
-        check's reason (checks are (reason, passes-mask) pairs)."""
+        check's reason (checks are (reason, passes-mask) pairs); rows keep their source positions
+        (numbered here when not yet)."""
+        if SOURCE_ROW not in table.column_names:
+            table = self.numbered(table)
         kept = np.ones(len(table), dtype=bool)
         for reason, passes in checks:
             self.drop(reason, int(np.count_nonzero(kept & ~passes)))
             kept &= passes
+        self._numbered -= int(np.count_nonzero(~kept))  # numbered, now counted among the drops
         return table if kept.all() else table.filter(pa.array(kept))
 
     def records(self, path: str) -> Iterator[dict]:
@@ -130,7 +155,7 @@ class SourceBuilder(EntryBuilder):
 def json_object_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:
     """The (key, value) pairs of a file holding one JSON object, streamed."""
     try:
-        with storage.open(path) as handle:
+        with open_text_source(storage, path) as handle:
             yield from ijson.kvitems(handle, "", use_float=True)
     except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
         raise SourceError(f"{path}: cannot read as a JSON object ({type(err).__name__}: {err})") from err

@@ -41,7 +41,7 @@ from hf_mixture.records import (
     records_to_table,
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
-from hf_mixture.sources.rows import table_rows
+from hf_mixture.sources.rows import split_source_rows, table_rows
 from hf_mixture.stats import EntryStats
 
 MEDIA_CHUNK_ROWS = 256
@@ -161,11 +161,12 @@ class EntryPipeline:
         )
         with executor:
             for table in tables:
+                table, source_rows = split_source_rows(table, position)
                 self.stats.read += len(table)
                 kept, passing = self.select(table, filtered)
                 filtered += passing
-                positions = position + kept
-                position += len(table)
+                positions = source_rows[kept]
+                position = int(source_rows[-1]) + 1 if len(source_rows) else position
                 if not len(kept):
                     continue
                 rows = table.take(pa.array(kept)) if len(kept) < len(table) else table

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 
 _JSON_MARK = {b"hf_mixture.json": b"1"}
+# int64 column source readers add: a row's position among the source's records, counting those
+# dropped while reading; ids and per-row seeds are made of it (schema.md: `<entry>/<source row key>`)
+SOURCE_ROW = "__hf_mixture_source_row"
 
 
 def rows_to_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> pa.Table:
@@ -50,3 +54,27 @@ def _column_array(values: list) -> tuple[pa.Array, dict | None]:
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         encoded = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
         return pa.array(encoded, type=pa.string()), _JSON_MARK
+
+
+def with_source_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """`table` with its `SOURCE_ROW` column set to `positions` (one per row)."""
+    column = pa.array(np.asarray(positions, dtype=np.int64), pa.int64())
+    if SOURCE_ROW in table.column_names:
+        return table.set_column(table.schema.get_field_index(SOURCE_ROW), SOURCE_ROW, column)
+    return table.append_column(SOURCE_ROW, column)
+
+
+def shift_source_rows(table: pa.Table, offset: int) -> pa.Table:
+    """`table` with `offset` added to its `SOURCE_ROW` column."""
+    if not offset:
+        return table
+    return with_source_rows(table, table[SOURCE_ROW].to_numpy() + offset)
+
+
+def split_source_rows(table: pa.Table, next_position: int) -> tuple[pa.Table, np.ndarray]:
+    """(`table` without `SOURCE_ROW`, the source positions of its rows); a table without the
+    column holds consecutive rows from `next_position`."""
+    if SOURCE_ROW not in table.column_names:
+        return table, np.arange(next_position, next_position + len(table), dtype=np.int64)
+    positions = table[SOURCE_ROW].to_numpy()
+    return table.drop_columns([SOURCE_ROW]), positions
