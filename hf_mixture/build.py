@@ -123,6 +123,7 @@ def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[dat
         seed=settings.seed,
         stopping_strategy=strategy,
         num_samples=settings.num_samples,
+        why_empty=[s.why_empty() for s in stats],
     )
     if mixed is None:
         raise SourceError(_no_rows_message(config, stats))

@@ -41,7 +41,7 @@ from hf_mixture.records import (
     records_to_table,
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
-from hf_mixture.sources.rows import split_source_rows, table_rows
+from hf_mixture.sources.rows import is_json_column, split_source_rows, table_rows
 from hf_mixture.stats import EntryStats
 
 MEDIA_CHUNK_ROWS = 256
@@ -98,6 +98,24 @@ def entry_selection(
         return plan_selection(entry.sampling, 2**62, seed)
     n_rows = filtered_row_count(filters, source_tables, metadata_row_count)
     return plan_selection(entry.sampling, n_rows, seed)
+
+
+_PLACEHOLDER = {"task": "t2i", "conversations": []}  # the record of a dropped row, until `_drop`
+
+
+def _checked_records(made: list[dict], reasons: np.ndarray) -> pa.Table:
+    """`records_to_table(made)`; a record whose values do not fit the schema (a list where a path
+    belongs) is replaced by a placeholder and its row dropped as `preprocess:output_wrong_type`."""
+    try:
+        return records_to_table(made)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        pass
+    for i, record in enumerate(made):
+        try:
+            records_to_table([record])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+            made[i], reasons[i] = dict(_PLACEHOLDER), "preprocess:output_wrong_type"
+    return records_to_table(made)
 
 
 class _RowRandom:
@@ -218,8 +236,10 @@ class EntryPipeline:
         return self._duplicate(self._drop(embedded, media_reasons))
 
     def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.Array | np.ndarray]:
+        # columns of mixed value types (JSON text, sources/rows.py) go to the row form, which decodes them
+        batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
-            partial = self.function.batch(rows, **self.kwargs) if self.function.batch else None
+            partial = batch(rows, **self.kwargs) if batch else None
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. non-UTF-8 bytes: the row form decodes leniently
             partial = None
         if partial is not None:
@@ -244,8 +264,11 @@ class EntryPipeline:
                 )
             except SkipRow as skip:
                 reasons[i] = skip.reason
-                made.append({"task": "t2i", "conversations": []})
-        return records_to_table(made), reasons
+                made.append(dict(_PLACEHOLDER))
+            except Exception as err:  # noqa: BLE001 - a value the function cannot take: this row's drop
+                reasons[i] = f"preprocess:failed_{type(err).__name__}"
+                made.append(dict(_PLACEHOLDER))
+        return _checked_records(made, reasons), reasons
 
     def _with_common_columns(self, records: pa.Table, positions: np.ndarray) -> pa.Table:
         n = len(records)

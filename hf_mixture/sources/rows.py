@@ -30,6 +30,20 @@ def rows_to_table(rows: Sequence[dict], columns: Sequence[str] | None = None) ->
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def is_json_column(table: pa.Table, name: str) -> bool:
+    """Whether `name` holds values of mixed types stored as JSON text (see `rows_to_table`)."""
+    metadata = table.schema.field(name).metadata
+    return bool(metadata and metadata.get(b"hf_mixture.json"))
+
+
+def column_values(table: pa.Table, name: str) -> list:
+    """The Python values of one column (JSON-stored ones decoded)."""
+    values = table[name].to_pylist()
+    if is_json_column(table, name):
+        return [None if v is None else json.loads(v) for v in values]
+    return values
+
+
 def table_rows(table: pa.Table) -> list[dict]:
     """The rows of `table` as dicts, with JSON-marked columns decoded."""
     rows = table.to_pylist()
