@@ -54,7 +54,7 @@ def max_enc_images_filter(column: str, value: int) -> RowFilter:
     """At most `value` items in list column `column` (a plain string counts as one)."""
 
     def keep(table: pa.Table) -> np.ndarray:
-        values = table[column]
+        values = table[column] if column in table.column_names else pa.nulls(len(table))
         if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
             lengths = pc.fill_null(pc.list_value_length(values), 0)
         elif is_json_column(table, column):  # lists in some rows, strings in others
@@ -90,6 +90,8 @@ def numbers(table: pa.Table, column: str) -> tuple[pa.Array, np.ndarray]:
     as its number (`"6.5"`, `" 7 "`, `"NaN"`, `"inf"`: pandas' `pd.to_numeric` reads the same);
     other text, lists and objects are null here and True in the mask; nulls stay null (not in the
     mask: a filter drops them, as LaViDa-O's pandas comparisons do)."""
+    if column not in table.column_names:  # a later file of a glob without it: null, as in pandas' concat
+        return pa.nulls(len(table), pa.float64()), np.zeros(len(table), dtype=bool)
     values = table[column]
     typ = values.type
     if (

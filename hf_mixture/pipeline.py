@@ -240,7 +240,8 @@ class EntryPipeline:
         batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
             partial = batch(rows, **self.kwargs) if batch else None
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. non-UTF-8 bytes: the row form decodes leniently
+        except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):  # non-UTF-8 bytes, a column a file lacks:
+            # the row form decodes leniently and counts a missing value under its column
             partial = None
         if partial is not None:
             has_reasons = SKIP_REASON in partial.column_names

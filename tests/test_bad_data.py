@@ -57,13 +57,13 @@ def test_truncated_parquet_is_named_when_the_file_is_checked(images):
         load_stage_config(write_stage(images / "s.yaml", [_entry(images / "cut.parquet")]))
 
 
-def test_truncated_parquet_later_in_a_glob_is_a_source_error_naming_it(images):
+def test_truncated_parquet_later_in_a_glob_is_found_by_the_check_naming_it(images):
     whole = _t2i_parquet(images)
     (images / "parts").mkdir()
     shutil.copy(whole, images / "parts" / "0.parquet")
     (images / "parts" / "1.parquet").write_bytes(whole.read_bytes()[:100])
     with pytest.raises(
-        SourceError, match=r"datasets\[0\] \(e\): .*parts/1\.parquet: cannot read \(ArrowInvalid"
+        ConfigError, match=r"datasets\[0\] \(e\): json_path: .*parts/1\.parquet: cannot read"
     ):
         _build(images, _entry(images / "parts" / "*.parquet"))
     assert not list((images / "out").rglob("train-*"))
