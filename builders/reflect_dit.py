@@ -125,7 +125,7 @@ class ReflectDitBuilder(SourceBuilder):
         return pa.array(cleaned, pa.list_(pa.string()))
 
     def _vlm_row(self, record: dict) -> dict:
-        images = [self._path(p) for p in string_list(record.get("image"))]
+        images = [self._path(p) for p in string_list(record.get("image"), "image")]
         turns = llava_turns(record.get("conversations"))
         check_image_tokens(turns, len(images))
         return {

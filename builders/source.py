@@ -241,10 +241,13 @@ def as_id(value) -> str | None:
     return as_text(value)
 
 
-def string_list(value) -> list[str]:
-    """A list of strings from a string, a list, or None/''."""
+def string_list(value, column: str = "value") -> list[str]:
+    """A list of strings from a string, a list of strings, or None/''; any other value (a number,
+    an object, a list holding one) is SkipRow('source:<column>_not_text')."""
     if value is None or value == "":
         return []
     if isinstance(value, (str, bytes)):
         return [as_text(value)]
+    if not isinstance(value, list) or not all(isinstance(v, (str, bytes, type(None))) for v in value):
+        raise SkipRow(f"source:{column}_not_text")
     return [as_text(v) for v in value if v not in (None, "")]

@@ -1,5 +1,5 @@
-"""The one way text sources (JSON, JSONL, CSV, JSON objects) are opened: byte-order mark skipped,
-and bare `NaN` / `Infinity` / `-Infinity` in JSON read as null.
+"""The one way text sources (JSON, JSONL, CSV, JSON objects) are opened: byte-order mark skipped
+(UTF-16 files with one re-encoded), and bare `NaN` / `Infinity` / `-Infinity` in JSON read as null.
 
 A UTF-8 byte-order mark (EF BB BF, written by Windows tools and by Python's `utf-8-sig`) is not
 JSON: `json` and ijson reject it, and a JSONL reader would lose the first line. pandas (which
@@ -26,13 +26,32 @@ _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|"|-?Infinity|NaN')
 _LONGEST_CONSTANT = len(b"-Infinity")
 
 
+_UTF16 = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}
+
+
 @contextmanager
 def open_text_source(storage: Storage, path: str) -> Iterator:
-    """`path` opened in binary mode, positioned after a UTF-8 byte-order mark when it has one."""
+    """`path` opened as UTF-8 bytes: after its UTF-8 byte-order mark when it has one; a file that
+    starts with a UTF-16 byte-order mark (Windows "Unicode" exports) is read through a UTF-8
+    re-encoder (characters it cannot decode replaced)."""
     with storage.open(path) as handle:
-        if handle.read(len(BOM)) != BOM:
+        head = handle.read(len(BOM))
+        encoding = _UTF16.get(head[:2])
+        if head == BOM:
+            yield handle
+        elif encoding:
+            handle.seek(2)
+            yield codecs.StreamRecoder(
+                handle,
+                codecs.getencoder("utf-8"),
+                codecs.getdecoder(encoding),
+                codecs.getreader(encoding),
+                codecs.getwriter(encoding),
+                errors="replace",
+            )
+        else:
             handle.seek(0)
-        yield handle
+            yield handle
 
 
 def non_finite_constant(name: str) -> None:
