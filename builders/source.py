@@ -119,12 +119,16 @@ class SourceBuilder(EntryBuilder):
             yield pa.Table.from_pylist(batch, schema=schema)
 
     def kept(self, records: Iterable, normalise: Callable) -> Iterator[dict]:
-        """`normalise(record)` for each record; a SkipRow counts the record under its reason."""
+        """`normalise(record)` for each record, numbered with its source position; a SkipRow counts
+        the record under its reason, any other exception under `source:failed_<exception type>`."""
         for record in records:
             try:
                 row = normalise(record)
             except SkipRow as skip:
                 self.drop(skip.reason)
+                continue
+            except Exception as err:  # noqa: BLE001 - a record of a shape the builder cannot take
+                self.drop(f"source:failed_{type(err).__name__}")
                 continue
             row[SOURCE_ROW] = self._next_source_row()
             self._numbered += 1

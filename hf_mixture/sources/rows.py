@@ -65,9 +65,22 @@ def _keys_in_order(rows: Sequence[dict]) -> list[str]:
 def _column_array(values: list) -> tuple[pa.Array, dict | None]:
     try:
         return pa.array(values), None
+    except UnicodeEncodeError:  # a lone surrogate (JSON may escape one: "\ud800"): not UTF-8
+        return _column_array([_without_surrogates(v) for v in values])
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         encoded = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
         return pa.array(encoded, type=pa.string()), _JSON_MARK
+
+
+def _without_surrogates(value):
+    """`value` with lone surrogates in its text (nested too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def with_source_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:

@@ -98,9 +98,9 @@ class TableReader:
                     rows += len(table)
                     yield shift_source_rows(table, offset)
                 offset += rows + sum(self.drops.values()) - dropped_before
-            except (SourceError, GeneratorExit):
+            except SourceError:
                 raise
-            except (OSError, ValueError, pa.ArrowException, ijson.JSONError) as err:
+            except Exception as err:  # noqa: BLE001 - any reader failure (deep nesting too) names the file
                 raise SourceError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
 
     def _iter_file(self, path: str, columns, drops: Counter) -> Iterator[pa.Table]:
@@ -236,7 +236,7 @@ def _jsonl_items(storage: Storage, path: str) -> Iterator:
                 continue
             try:
                 yield json.loads(line, parse_constant=non_finite_constant)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # RecursionError: nested past Python's limit
                 yield _INVALID
 
 
