@@ -410,3 +410,30 @@ def test_same_record_keeps_its_id_whether_an_earlier_record_is_dropped(images):
         (images / "out").rename(images / f"out-{path.stem}")
     assert {k: v for k, v in ids[0].items() if k in ids[1]} == ids[1]
     assert len(ids[1]) == 2
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_utf16_file_with_a_byte_order_mark_is_read(images, fmt):
+    path = _write(images / f"u16.{fmt}", fmt, _t2i_records())
+    path.write_bytes(codecs.BOM_UTF16_LE + path.read_text().encode("utf-16-le"))
+    result = _build(images, _entry(path))
+    assert sorted(r["id"] for r in _rows(result)) == ["e/0", "e/1", "e/2"]
+
+
+def test_lone_surrogate_in_a_caption_is_replaced_not_fatal(images):
+    path = images / "s.jsonl"
+    path.write_text(
+        '{"s3_path": "img/0.jpg", "caption": "smile \\ud83d"}\n{"s3_path": "img/1.jpg", "caption": "ok"}'
+    )
+    result = _build(images, _entry(path))
+    assert sorted(r["conversations"][0]["value"].split(": ", 1)[1][:7] for r in _rows(result)) == [
+        "ok [[mi",
+        "smile \ufffd",
+    ]
+
+
+def test_json_array_with_an_integer_past_64_bits_is_read(images):
+    records = [{**r, "hash": 2**70 if i == 0 else i} for i, r in enumerate(_t2i_records())]
+    path = _write(images / "big.json", "json", records)
+    result = _build(images, _entry(path))
+    assert sorted(r["id"] for r in _rows(result)) == ["e/0", "e/1", "e/2"]

@@ -210,11 +210,13 @@ def numbered_json_records(storage: Storage, path: str, drops: Counter) -> Iterat
 
 
 _INVALID = object()  # a JSONL line that is not JSON
+_PYTHON_JSON = ijson.get_backend("python")
 
 
 def _array_items(storage: Storage, path: str) -> Iterator:
-    """The items of a JSON array; read again with non-finite constants as null when ijson stops
-    (ijson rejects `NaN`), skipping the items already given."""
+    """The items of a JSON array; when the fast parser stops (it rejects `NaN` and integers past
+    64 bits, which Python's json and pandas read), read again with ijson's pure-Python parser and
+    non-finite constants as null, skipping the items already given."""
     given = 0
     try:
         with open_text_source(storage, path) as handle:
@@ -222,10 +224,14 @@ def _array_items(storage: Storage, path: str) -> Iterator:
                 given += 1
                 yield item
         return
+    except ijson.JSONError as err:
+        first_error = err
+    try:
+        with open_text_source(storage, path) as handle:
+            items = _PYTHON_JSON.items(NonFiniteAsNull(handle), "item", use_float=True)
+            yield from itertools.islice(items, given, None)
     except ijson.JSONError:
-        pass  # a bare NaN, or a real syntax error that the second reading raises again
-    with open_text_source(storage, path) as handle:
-        yield from itertools.islice(ijson.items(NonFiniteAsNull(handle), "item", use_float=True), given, None)
+        raise first_error from None  # a real syntax error: the fast parser's message shows where
 
 
 def _jsonl_items(storage: Storage, path: str) -> Iterator:
