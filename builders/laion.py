@@ -26,6 +26,7 @@ from builders.webdataset import IMAGE_EXTS, Sample, iter_samples
 from hf_mixture.errors import SourceError
 from hf_mixture.media.archives import GZIP_SUFFIXES
 from hf_mixture.sources.tables import TableReader
+from hf_mixture.sources.text import non_finite_constant
 
 SPELLINGS = {  # output column -> published spellings, in order of preference
     "s3_path": ("URL", "url"),
@@ -150,8 +151,8 @@ def _json_member(data: bytes | None) -> dict:
     if not data:
         return {}
     try:
-        value = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = json.loads(as_text(data), parse_constant=non_finite_constant)
+    except (json.JSONDecodeError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -209,9 +209,10 @@ class FolderListing:
 
 
 def as_text(value) -> str | None:
-    """Text from str or UTF-8 bytes (undecodable bytes replaced); None stays None."""
+    """Text from str or UTF-8 bytes (a leading byte-order mark dropped, undecodable bytes
+    replaced); None stays None."""
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        return value.decode("utf-8-sig", errors="replace")
     return None if value is None else str(value)
 
 

@@ -437,3 +437,11 @@ def test_json_array_with_an_integer_past_64_bits_is_read(images):
     path = _write(images / "big.json", "json", records)
     result = _build(images, _entry(path))
     assert sorted(r["id"] for r in _rows(result)) == ["e/0", "e/1", "e/2"]
+
+
+def test_byte_order_mark_in_shard_text_and_json_members_is_skipped(tmp_path):
+    meta = BOM + json.dumps({"punsafe": 0.1, "pwatermark": 0.2, "width": 640}).encode()
+    shard = _tar(tmp_path / "0.tar", {"k.jpg": jpeg_bytes(), "k.json": meta, "k.txt": BOM + b"a cat"})
+    rows, drops = source_rows(tmp_path, builder_entry(shard, "laion", T2I))
+    assert [(r["caption"], r["punsafe"], r["intWidth"]) for r in rows] == [("a cat", 0.1, 640)]
+    assert drops == {}
