@@ -25,7 +25,7 @@ from builders.options import NoOptions, parse_options
 from hf_mixture.errors import SkipRow, SourceError
 from hf_mixture.media.archives import outer_location
 from hf_mixture.media.fetch import ImageFetcher
-from hf_mixture.sources.rows import SOURCE_ROW, with_source_rows
+from hf_mixture.sources.rows import SOURCE_ROW, with_source_rows, without_surrogates
 from hf_mixture.sources.tables import json_records
 from hf_mixture.sources.text import open_text_source
 from hf_mixture.storage import Storage, is_remote
@@ -113,10 +113,10 @@ class SourceBuilder(EntryBuilder):
         for row in rows:
             batch.append(row)
             if len(batch) >= BATCH_ROWS:
-                yield pa.Table.from_pylist(batch, schema=schema)
+                yield _table(batch, schema)
                 batch = []
         if batch:
-            yield pa.Table.from_pylist(batch, schema=schema)
+            yield _table(batch, schema)
 
     def kept(self, records: Iterable, normalise: Callable) -> Iterator[dict]:
         """`normalise(record)` for each record, numbered with its source position; a SkipRow counts
@@ -154,6 +154,13 @@ class SourceBuilder(EntryBuilder):
     def folder_of_option(self, value: str | None) -> str | None:
         """An option naming a folder, resolved like `json_path` (relative to the YAML file)."""
         return self.storage.resolve(value) if value else None
+
+
+def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except UnicodeEncodeError:  # a lone surrogate in text (JSON may escape one: "\ud800")
+        return pa.Table.from_pylist([without_surrogates(r) for r in rows], schema=schema)
 
 
 def json_object_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:

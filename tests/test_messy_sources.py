@@ -445,3 +445,11 @@ def test_byte_order_mark_in_shard_text_and_json_members_is_skipped(tmp_path):
     rows, drops = source_rows(tmp_path, builder_entry(shard, "laion", T2I))
     assert [(r["caption"], r["punsafe"], r["intWidth"]) for r in rows] == [("a cat", 0.1, 640)]
     assert drops == {}
+
+
+def test_lone_surrogate_in_a_per_source_builder_record_is_replaced(tmp_path):
+    path = tmp_path / "m.jsonl"
+    record = {"id": 1, "image": "a.jpg", "conversations": _turns("<image>\nWhat \ud83d?", "A cat.")}
+    path.write_text(json.dumps(record))
+    rows, drops = source_rows(tmp_path, builder_entry(path, "mammoth", UND))
+    assert rows[0]["conversations"][0]["value"] == "<image>\nWhat \ufffd?" and drops == {}

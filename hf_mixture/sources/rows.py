@@ -66,20 +66,22 @@ def _column_array(values: list) -> tuple[pa.Array, dict | None]:
     try:
         return pa.array(values), None
     except UnicodeEncodeError:  # a lone surrogate (JSON may escape one: "\ud800"): not UTF-8
-        return _column_array([_without_surrogates(v) for v in values])
+        return _column_array([without_surrogates(v) for v in values])
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        encoded = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+        encoded = [
+            None if v is None else without_surrogates(json.dumps(v, ensure_ascii=False)) for v in values
+        ]
         return pa.array(encoded, type=pa.string()), _JSON_MARK
 
 
-def _without_surrogates(value):
-    """`value` with lone surrogates in its text (nested too) replaced by U+FFFD."""
+def without_surrogates(value):
+    """`value` (text, or lists / dicts of it) with each lone surrogate replaced by U+FFFD."""
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     if isinstance(value, list):
-        return [_without_surrogates(v) for v in value]
+        return [without_surrogates(v) for v in value]
     if isinstance(value, dict):
-        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
     return value
 
 
