@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hf_mixture.sources.numbers import as_float64
 from hf_mixture.sources.tables import utf8_text
 
 
@@ -35,6 +36,8 @@ def column_or_null(table: pa.Table, names: Sequence[str], typ: pa.DataType) -> p
         return to_text(values)
     if pa.types.is_integer(typ):
         return to_int(values, typ)
+    if pa.types.is_floating(typ):
+        return pc.cast(as_float64(values)[0], typ, safe=False)  # numeric text too; other text: null
     return pc.cast(values, typ, safe=False)
 
 
@@ -48,12 +51,12 @@ def to_text(values: pa.Array) -> pa.Array:
 
 
 def to_int(values: pa.Array, typ: pa.DataType | None = None) -> pa.Array:
-    """Whole numbers (`typ`, default int64) from int or float columns (floats rounded; NaN and inf
-    become null)."""
+    """Whole numbers (`typ`, default int64) from int, float or numeric-text columns (floats
+    rounded; NaN, inf and text that is not a number become null)."""
     typ = typ or pa.int64()
     if pa.types.is_integer(values.type):
         return pc.cast(values, typ)
-    floats = pc.cast(values, pa.float64(), safe=False)
+    floats = as_float64(values)[0]  # numeric text too; other text: null
     finite = pc.and_(pc.invert(pc.is_nan(floats)), pc.invert(pc.is_inf(floats)))
     cleaned = pc.if_else(finite, floats, pa.scalar(None, pa.float64()))
     return pc.cast(pc.round(cleaned), typ)
@@ -80,7 +83,7 @@ def below(table: pa.Table, column: str, limit: float | None) -> np.ndarray:
     """Rows whose `column` is strictly below `limit` (null/NaN fail); all True when no limit."""
     if limit is None:
         return np.ones(len(table), dtype=bool)
-    values = pc.cast(table[column], pa.float64())
+    values = as_float64(table[column])[0]
     passes = pc.less(values, limit)
     return pc.fill_null(passes, False).to_numpy(zero_copy_only=False).astype(bool)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hf_mixture.sources.numbers import as_float64
 from hf_mixture.sources.rows import column_values, is_json_column
 
 IMPLICIT_AES_CUTOFF = 5.0
@@ -86,47 +87,13 @@ def _mask(result) -> np.ndarray:
 
 
 def numbers(table: pa.Table, column: str) -> tuple[pa.Array, np.ndarray]:
-    """`column` as float64 and the mask of its values that are not numbers. Numeric text counts
-    as its number (`"6.5"`, `" 7 "`, `"NaN"`, `"inf"`: pandas' `pd.to_numeric` reads the same);
-    other text, lists and objects are null here and True in the mask; nulls stay null (not in the
-    mask: a filter drops them, as LaViDa-O's pandas comparisons do)."""
-    if column not in table.column_names:  # a later file of a glob without it: null, as in pandas' concat
+    """`column` as float64 and the mask of its values that are not numbers (sources/numbers.py:
+    numeric text counts as its number); nulls stay null and are not in the mask (a filter drops
+    them, as LaViDa-O's pandas comparisons do). A column the table lacks (a later file of a glob
+    without it) is all null, as in pandas' concat."""
+    if column not in table.column_names:
         return pa.nulls(len(table), pa.float64()), np.zeros(len(table), dtype=bool)
-    values = table[column]
-    typ = values.type
-    if (
-        pa.types.is_integer(typ)
-        or pa.types.is_floating(typ)
-        or pa.types.is_null(typ)
-        or pa.types.is_boolean(typ)
-    ):
-        return pc.cast(values, pa.float64()), np.zeros(len(table), dtype=bool)
-    if pa.types.is_string(typ) and not is_json_column(table, column):
-        try:
-            return pc.cast(pc.utf8_trim_whitespace(values), pa.float64()), np.zeros(len(table), dtype=bool)
-        except pa.ArrowInvalid:
-            pass
-    parsed = [_number(v) for v in column_values(table, column)]
-    bad = np.array([v is _NOT_NUMERIC for v in parsed], dtype=bool)
-    return pa.array([None if v is _NOT_NUMERIC else v for v in parsed], pa.float64()), bad
-
-
-_NOT_NUMERIC = object()
-
-
-def _number(value):
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return _NOT_NUMERIC
-    return _NOT_NUMERIC
+    return as_float64(table[column], is_json_column(table, column))
 
 
 def _length(value) -> int:

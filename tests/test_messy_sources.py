@@ -453,3 +453,19 @@ def test_lone_surrogate_in_a_per_source_builder_record_is_replaced(tmp_path):
     path.write_text(json.dumps(record))
     rows, drops = source_rows(tmp_path, builder_entry(path, "mammoth", UND))
     assert rows[0]["conversations"][0]["value"] == "<image>\nWhat \ufffd?" and drops == {}
+
+
+def test_laion_sizes_and_scores_written_as_text_are_numbers(tmp_path):
+    path = write_parquet(
+        tmp_path / "laion.parquet",
+        {
+            "URL": ["a.jpg", "b.jpg", "c.jpg"],
+            "TEXT": ["a", "b", "c"],
+            "WIDTH": ["640", " 1024 ", "wide"],
+            "punsafe": ["0.1", "0.2", "unsafe?"],
+            "pwatermark": ["0.1", "0.1", "0.1"],
+        },
+    )
+    rows, drops = source_rows(tmp_path, builder_entry(path, "laion", T2I))
+    assert [(r["intWidth"], r["punsafe"]) for r in rows] == [(640, 0.1), (1024, 0.2)]
+    assert drops == {"filter:punsafe": 1}  # a punsafe that is not a number is not below the threshold
