@@ -189,6 +189,15 @@ def test_check_names_the_later_file_that_lacks_a_column_the_function_reads(image
         load_stage_config(write_stage(images / "s.yaml", [_entry(glob, score_column="score")]))
 
 
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
+def test_check_names_the_later_text_file_that_lacks_a_column_the_function_reads(images, fmt):
+    (images / "parts").mkdir()
+    _write(images / "parts" / f"0.{fmt}", fmt, [{"s3_path": "img/0.jpg", "caption": "a"}])
+    _write(images / "parts" / f"1.{fmt}", fmt, [{"s3_path": "img/1.jpg", "text": "b"}])
+    with pytest.raises(ConfigError, match=rf"parts/1\.{fmt} lacks column\(s\) \['caption'\]"):
+        load_stage_config(write_stage(images / "s.yaml", [_entry(images / "parts" / f"*.{fmt}")]))
+
+
 def test_later_file_without_the_score_column_is_warned_and_its_rows_counted_as_filtered(images):
     glob = _parts(images, {"s3_path": ["img/1.jpg"], "caption": ["b"]})
     stage = write_stage(images / "s.yaml", [_entry(glob, score_column="score")], stage={"name": "s"})
