@@ -8,13 +8,20 @@ import csv
 import io
 import json
 import re
-import tarfile
 
-import pyarrow.parquet as pq
 import pytest
 from builder_helpers import entry as builder_entry
 from builder_helpers import source_rows
-from factories import jpeg_bytes, write_image, write_parquet, write_stage
+from factories import (
+    build_quietly,
+    jpeg_bytes,
+    source_entry,
+    write_image,
+    write_parquet,
+    write_stage,
+    write_tar,
+    written_rows,
+)
 
 from hf_mixture.build import build_stage
 from hf_mixture.config.load import ConfigWarning, load_stage_config
@@ -35,17 +42,7 @@ def images(tmp_path):
     return tmp_path
 
 
-def _entry(path, preprocess=T2I, name="e", **keys) -> dict:
-    return {"name": name, "json_path": str(path), "preprocess_fn": preprocess, **keys}
-
-
-def _build(tmp_path, *entries: dict):
-    config = write_stage(tmp_path / "s.yaml", list(entries), stage={"name": "s"})
-    return build_stage(config, tmp_path / "out", echo=lambda *_: None)
-
-
-def _rows(result) -> list[dict]:
-    return [row for path in result.written.files for row in pq.read_table(path).to_pylist()]
+_entry, _build, _rows = source_entry, build_quietly, written_rows
 
 
 def _dropped(result, index=0) -> dict:
@@ -284,32 +281,29 @@ def test_caption_that_is_a_list_or_an_object_is_dropped_naming_the_column(images
     assert _dropped(result) == {"preprocess:caption_not_text": 2}
 
 
-def test_row_function_that_raises_on_a_value_counts_the_row(images, monkeypatch, tmp_path):
-    module = tmp_path / "user_fns.py"
-    module.write_text(
+def _user_function(tmp_path, monkeypatch, module: str, human: str) -> str:
+    """`module:fn`, a user preprocess function whose human turn is the expression `human`."""
+    (tmp_path / f"{module}.py").write_text(
         "def fn(row, *, rng):\n"
-        "    return {'task': 't2i', 'conversations': [{'from': 'human', 'value': 'x' + row['caption']},"
+        f"    return {{'task': 't2i', 'conversations': [{{'from': 'human', 'value': {human}}},"
         " {'from': 'gpt', 'value': '<image_gen>'}], 'image_gen': [row['s3_path']]}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    return f"{module}:fn"
+
+
+def test_row_function_that_raises_on_a_value_counts_the_row(images, monkeypatch, tmp_path):
+    function = _user_function(tmp_path, monkeypatch, "user_fns", "'x' + row['caption']")
     records = [{"s3_path": "img/0.jpg", "caption": "ok"}, {"s3_path": "img/1.jpg", "caption": 5}]
-    path = _write(images / "u.jsonl", "jsonl", records)
-    result = _build(images, _entry(path, "user_fns:fn"))
+    result = _build(images, _entry(_write(images / "u.jsonl", "jsonl", records), function))
     assert [r["id"] for r in _rows(result)] == ["e/0"]
     assert _dropped(result) == {"preprocess:failed_TypeError": 1}
 
 
 def test_row_function_output_of_the_wrong_shape_counts_the_row(images, monkeypatch, tmp_path):
-    module = tmp_path / "user_fns2.py"
-    module.write_text(
-        "def fn(row, *, rng):\n"
-        "    return {'task': 't2i', 'conversations': [{'from': 'human', 'value': 'x'},"
-        " {'from': 'gpt', 'value': '<image_gen>'}], 'image_gen': [row['s3_path']]}\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
+    function = _user_function(tmp_path, monkeypatch, "user_fns2", "'x'")
     records = [{"s3_path": "img/0.jpg"}, {"s3_path": ["img/1.jpg", "img/2.jpg"]}]
-    path = _write(images / "u.jsonl", "jsonl", records)
-    result = _build(images, _entry(path, "user_fns2:fn"))
+    result = _build(images, _entry(_write(images / "u.jsonl", "jsonl", records), function))
     assert [r["id"] for r in _rows(result)] == ["e/0"]
     assert _dropped(result) == {"preprocess:output_wrong_type": 1}
 
@@ -317,17 +311,8 @@ def test_row_function_output_of_the_wrong_shape_counts_the_row(images, monkeypat
 # ----------------------------------------------------------------- 8. drop reasons that tell the truth
 
 
-def _tar(path, members: dict[str, bytes]):
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
-
-
 def test_webdataset_image_member_with_dots_is_counted_as_unrecognised_extension(tmp_path):
-    shard = _tar(
+    shard = write_tar(
         tmp_path / "0.tar",
         {
             "photo.v2.jpg": jpeg_bytes(),
@@ -397,7 +382,7 @@ def test_laion_safety_filter_moves_no_later_row_id(images):
 
 
 def test_webdataset_sample_without_image_moves_no_later_row_id(tmp_path):
-    shard = _tar(
+    shard = write_tar(
         tmp_path / "0.tar",
         {"a.jpg": jpeg_bytes(), "a.txt": b"A", "b.txt": b"B", "c.jpg": jpeg_bytes(), "c.txt": b"C"},
     )
@@ -450,7 +435,7 @@ def test_json_array_with_an_integer_past_64_bits_is_read(images):
 
 def test_byte_order_mark_in_shard_text_and_json_members_is_skipped(tmp_path):
     meta = BOM + json.dumps({"punsafe": 0.1, "pwatermark": 0.2, "width": 640}).encode()
-    shard = _tar(tmp_path / "0.tar", {"k.jpg": jpeg_bytes(), "k.json": meta, "k.txt": BOM + b"a cat"})
+    shard = write_tar(tmp_path / "0.tar", {"k.jpg": jpeg_bytes(), "k.json": meta, "k.txt": BOM + b"a cat"})
     rows, drops = source_rows(tmp_path, builder_entry(shard, "laion", T2I))
     assert [(r["caption"], r["punsafe"], r["intWidth"]) for r in rows] == [("a cat", 0.1, 640)]
     assert drops == {}
