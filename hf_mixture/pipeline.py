@@ -240,13 +240,13 @@ class EntryPipeline:
         batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
             partial = batch(rows, **self.kwargs) if batch else None
-        except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):  # non-UTF-8 bytes, a column a file lacks:
-            # the row form decodes leniently and counts a missing value under its column
+            records = conform(partial, len(rows)) if partial is not None else None
+        except (pa.ArrowException, KeyError, TypeError, ValueError):  # non-UTF-8 bytes, a column a
+            # file lacks, a list where text belongs: the row form decodes leniently and counts each row
             partial = None
         if partial is not None:
             has_reasons = SKIP_REASON in partial.column_names
             reasons = partial[SKIP_REASON] if has_reasons else pa.nulls(len(rows), pa.string())
-            records = conform(partial, len(rows))
         else:
             records, reasons = self._row_records(rows, positions)
         return self._with_common_columns(records, positions), reasons

@@ -463,3 +463,13 @@ def test_laion_sizes_and_scores_written_as_text_are_numbers(tmp_path):
     rows, drops = source_rows(tmp_path, builder_entry(path, "laion", T2I))
     assert [(r["intWidth"], r["punsafe"]) for r in rows] == [(640, 0.1), (1024, 0.2)]
     assert drops == {"filter:punsafe": 1}  # a punsafe that is not a number is not below the threshold
+
+
+def test_list_paths_in_every_row_of_a_parquet_reach_the_row_form_not_an_error(images):
+    path = write_parquet(
+        images / "l.parquet",
+        {"s3_path": [["img/0.jpg"], ["img/1.jpg", "img/2.jpg"]], "caption": ["a", "b"]},
+    )
+    result = _build(images, _entry(path))
+    assert [r["id"] for r in _rows(result)] == ["e/0"]
+    assert _dropped(result) == {"preprocess:s3_path_not_text": 1}
