@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from builders.base import EntryBuilder
 from builders.options import NoOptions, parse_options
-from hf_mixture.errors import SkipRow, SourceError
+from hf_mixture.errors import HfMixtureError, SkipRow, SourceError
 from hf_mixture.media.archives import outer_location
 from hf_mixture.media.fetch import ImageFetcher
 from hf_mixture.sources.rows import SOURCE_ROW, with_source_rows, without_surrogates
@@ -127,6 +127,8 @@ class SourceBuilder(EntryBuilder):
             except SkipRow as skip:
                 self.drop(skip.reason)
                 continue
+            except HfMixtureError:
+                raise  # the source as a whole cannot be read as declared (e.g. SourceError)
             except Exception as err:  # noqa: BLE001 - a record of a shape the builder cannot take
                 self.drop(f"source:failed_{type(err).__name__}")
                 continue

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hf_mixture.config.model import EntryConfig, StageSettings
-from hf_mixture.errors import SkipRow
+from hf_mixture.errors import HfMixtureError, SkipRow
 from hf_mixture.filters import (
     IMPLICIT_AES_CUTOFF,
     RowFilter,
@@ -266,6 +266,8 @@ class EntryPipeline:
             except SkipRow as skip:
                 reasons[i] = skip.reason
                 made.append(dict(_PLACEHOLDER))
+            except HfMixtureError:
+                raise  # a problem of the entry, not of this row
             except Exception as err:  # noqa: BLE001 - a value the function cannot take: this row's drop
                 reasons[i] = f"preprocess:failed_{type(err).__name__}"
                 made.append(dict(_PLACEHOLDER))
