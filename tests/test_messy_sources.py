@@ -24,6 +24,7 @@ from factories import (
 )
 
 from hf_mixture.build import build_stage
+from hf_mixture.cli.main import main
 from hf_mixture.config.load import ConfigWarning, load_stage_config
 from hf_mixture.errors import ConfigError
 from hf_mixture.mixing.interleave import EmptyEntryWarning
@@ -473,3 +474,17 @@ def test_list_paths_in_every_row_of_a_parquet_reach_the_row_form_not_an_error(im
     result = _build(images, _entry(path))
     assert [r["id"] for r in _rows(result)] == ["e/0"]
     assert _dropped(result) == {"preprocess:s3_path_not_text": 1}
+
+
+def test_cli_builds_a_messy_source_with_exit_0_and_stops_a_broken_one_with_exit_2(images, capsys):
+    records = [{**r, "score": s} for r, s in zip(_t2i_records(3), [6.1, "6.5", "high"])]
+    messy = _write(images / "m.jsonl", "jsonl", records, bom=True)
+    broken = images / "b.json"
+    broken.write_text('[{"s3_path": "img/0.jpg", "caption": ')
+    for path, status in ((messy, 0), (broken, 2)):
+        config = write_stage(
+            images / f"{path.stem}.yaml", [_entry(path, score_column="score")], stage={"name": "s"}
+        )
+        assert main(["build", str(config), "--out", str(images / f"out-{path.stem}")]) == status
+    err = capsys.readouterr().err
+    assert "b.json" in err and "Traceback" not in err and "internal error" not in err
