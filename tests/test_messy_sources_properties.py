@@ -76,6 +76,19 @@ def records(draw, kind: str):
     for _ in range(n):
         if kind == "und":
             record = {"id": draw(VALUE), "image": draw(IMAGE_REF), "conversations": draw(TURNS)}
+        elif kind == "laion":
+            record = {"URL": draw(IMAGE_REF), "TEXT": draw(CAPTION), "WIDTH": draw(SIDE)}
+            record["punsafe"], record["pwatermark"] = draw(SCORE), draw(st.floats(0, 1) | VALUE)
+        elif kind == "reflect":
+            names = st.sampled_from(["a.png", "a.png XXX b.png", "", "XXX"]) | CAPTION
+            record = {"prompt": draw(CAPTION), "positive_filename": draw(names)}
+            record["negative_filename"], record["negative_reason"] = draw(names), draw(names)
+        elif kind == "sharegpt":
+            record = {
+                "input_prompt": draw(CAPTION),
+                "output_image": draw(IMAGE_REF),
+                "input_image": draw(IMAGE_REF),
+            }
         else:
             record = {
                 "s3_path": draw(IMAGE_REF),
@@ -153,9 +166,13 @@ SOURCES = st.sampled_from(
         ("mammoth", "json", "und"),
         ("mammoth", "jsonl", "und"),
         ("webdataset", "tar", "t2i"),
+        ("laion", "parquet", "laion"),
+        ("reflect_dit", "csv", "reflect"),
+        ("sharegpt4o", "json", "sharegpt"),
     ]
 )
-FUNCTIONS = {"t2i": "preproces_text_to_image_generation_s3", "und": "preproces_und_mammoth_si_10M"}
+T2I = "preproces_text_to_image_generation_s3"
+FUNCTIONS = {"t2i": T2I, "und": "preproces_und_mammoth_si_10M", "laion": T2I, "reflect": T2I, "sharegpt": T2I}
 
 
 @st.composite
