@@ -52,13 +52,20 @@ def to_text(values: pa.Array) -> pa.Array:
 
 def to_int(values: pa.Array, typ: pa.DataType | None = None) -> pa.Array:
     """Whole numbers (`typ`, default int64) from int, float or numeric-text columns (floats
-    rounded; NaN, inf and text that is not a number become null)."""
+    rounded); NaN, inf, values outside `typ`'s range and text that is not a number become null."""
     typ = typ or pa.int64()
     if pa.types.is_integer(values.type):
-        return pc.cast(values, typ)
+        try:
+            return pc.cast(values, typ)
+        except pa.ArrowInvalid:  # a value outside typ's range (uint64 sizes): through floats below
+            pass
     floats = as_float64(values)[0]  # numeric text too; other text: null
-    finite = pc.and_(pc.invert(pc.is_nan(floats)), pc.invert(pc.is_inf(floats)))
-    cleaned = pc.if_else(finite, floats, pa.scalar(None, pa.float64()))
+    limits = np.iinfo(typ.to_pandas_dtype())
+    usable = pc.and_(
+        pc.and_(pc.invert(pc.is_nan(floats)), pc.invert(pc.is_inf(floats))),
+        pc.and_(pc.greater_equal(floats, float(limits.min)), pc.less(floats, float(limits.max))),
+    )
+    cleaned = pc.if_else(usable, floats, pa.scalar(None, pa.float64()))
     return pc.cast(pc.round(cleaned), typ)
 
 

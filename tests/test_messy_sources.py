@@ -9,6 +9,7 @@ import io
 import json
 import re
 
+import pyarrow as pa
 import pytest
 from builder_helpers import entry as builder_entry
 from builder_helpers import source_rows
@@ -488,3 +489,33 @@ def test_cli_builds_a_messy_source_with_exit_0_and_stops_a_broken_one_with_exit_
         assert main(["build", str(config), "--out", str(images / f"out-{path.stem}")]) == status
     err = capsys.readouterr().err
     assert "b.json" in err and "Traceback" not in err and "internal error" not in err
+
+
+def test_sizes_past_the_integer_range_are_null_not_fatal(tmp_path):
+    path = write_parquet(
+        tmp_path / "laion.parquet",
+        {
+            "URL": ["a.jpg", "b.jpg"],
+            "TEXT": ["a", "b"],
+            "WIDTH": pa.array([18_446_700_093_244_440_575, 640], pa.uint64()),
+            "punsafe": [0.1, 0.1],
+            "pwatermark": [0.1, 0.1],
+        },
+    )
+    rows, _ = source_rows(tmp_path, builder_entry(path, "laion", T2I))
+    assert [r["intWidth"] for r in rows] == [None, 640]
+
+
+def test_min_size_on_sizes_past_the_integer_range_compares_them(images):
+    path = write_parquet(
+        images / "big.parquet",
+        {
+            "s3_path": ["img/0.jpg", "img/1.jpg"],
+            "caption": ["a", "b"],
+            "intWidth": pa.array([18_446_700_093_244_440_575, 10], pa.uint64()),
+            "intHeight": [600, 600],
+        },
+    )
+    result = _build(images, _entry(path, min_size=512))
+    assert [r["id"] for r in _rows(result)] == ["e/0"]
+    assert _dropped(result) == {"filter:min_size": 1}

@@ -25,7 +25,7 @@ def as_float64(values: pa.Array | pa.ChunkedArray, json_encoded: bool = False) -
         or pa.types.is_null(typ)
         or pa.types.is_boolean(typ)
     ):
-        return pc.cast(values, pa.float64()), clean
+        return pc.cast(values, pa.float64(), safe=False), clean  # ints past 2**53: nearest float
     if (pa.types.is_string(typ) or pa.types.is_large_string(typ)) and not json_encoded:
         try:
             return pc.cast(pc.utf8_trim_whitespace(values), pa.float64()), clean
