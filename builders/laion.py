@@ -25,6 +25,7 @@ from builders.source import SourceBuilder, as_float, as_id, as_int, as_text
 from builders.webdataset import IMAGE_EXTS, Sample, iter_samples
 from hf_mixture.errors import SourceError
 from hf_mixture.media.archives import GZIP_SUFFIXES
+from hf_mixture.sources.rows import data_columns
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.sources.text import non_finite_constant
 
@@ -101,7 +102,7 @@ class LaionBuilder(SourceBuilder):
             if first_present(raw, SPELLINGS["s3_path"]) is None:
                 raise SourceError(
                     f"{path}: no URL column (looked for {', '.join(SPELLINGS['s3_path'])}); "
-                    f"the file has: {', '.join(raw.column_names)}"
+                    f"the file has: {', '.join(data_columns(raw))}"
                 )
             yield pa.table(
                 {f.name: column_or_null(raw, SPELLINGS[f.name], f.type) for f in SCHEMA}, schema=SCHEMA

@@ -27,7 +27,7 @@ from factories import (
 from hf_mixture.build import build_stage
 from hf_mixture.cli.main import main
 from hf_mixture.config.load import ConfigWarning, load_stage_config
-from hf_mixture.errors import ConfigError
+from hf_mixture.errors import ConfigError, SourceError
 from hf_mixture.mixing.interleave import EmptyEntryWarning
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.storage import Storage
@@ -519,3 +519,10 @@ def test_min_size_on_sizes_past_the_integer_range_compares_them(images):
     result = _build(images, _entry(path, min_size=512))
     assert [r["id"] for r in _rows(result)] == ["e/0"]
     assert _dropped(result) == {"filter:min_size": 1}
+
+
+def test_message_naming_a_files_columns_shows_only_the_files_own(tmp_path):
+    path = write_parquet(tmp_path / "laion.parquet", {"TEXT": ["a"], "punsafe": [0.1], "pwatermark": [0.1]})
+    with pytest.raises(SourceError) as raised:
+        source_rows(tmp_path, builder_entry(path, "laion", T2I))
+    assert str(raised.value).endswith("the file has: TEXT, punsafe, pwatermark")

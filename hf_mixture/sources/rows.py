@@ -100,6 +100,11 @@ def shift_source_rows(table: pa.Table, offset: int) -> pa.Table:
     return with_source_rows(table, table[SOURCE_ROW].to_numpy() + offset)
 
 
+def data_columns(table: pa.Table) -> list[str]:
+    """The column names of `table` without `SOURCE_ROW` (for messages naming a file's columns)."""
+    return [name for name in table.column_names if name != SOURCE_ROW]
+
+
 def split_source_rows(table: pa.Table, next_position: int) -> tuple[pa.Table, np.ndarray]:
     """(`table` without `SOURCE_ROW`, the source positions of its rows); a table without the
     column holds consecutive rows from `next_position`."""
