@@ -15,6 +15,7 @@ PACKAGE_ERRORS = {"SourceError", "ConfigError", "SkipRow", "BuilderOptionsError"
 # (file, function) -> what the fallback value leads to
 FALLBACKS = {
     ("builders/__init__.py", "builder_problems"): "returned as a config problem (check stops, exit 2)",
+    ("builders/columns.py", "to_int"): "a value outside the int range is read through floats: null",
     ("builders/laion.py", "_json_member"): "no metadata: the sample's fields are null, counted where used",
     ("builders/rle.py", "rle_box"): "no box: the phrase is left out (grounded rows without any drop)",
     ("builders/source.py", "as_int"): "null: counted by the filter or function that reads the column",
