@@ -23,16 +23,19 @@ def mix_entries(
     groups: Sequence[str],
     *,
     weights: dict | None,
+    batch_sizes: dict | None = None,
+    batch_size: int | None = None,
     seed: int,
     stopping_strategy: str,
     num_samples: int | None = None,
     why_empty: Sequence[str] | None = None,
 ) -> tuple[datasets.Dataset | None, list[float]]:
-    """The interleaved stage and each entry's probability. Empty entries are left out (with a
-    warning saying why: `why_empty[i]`, e.g. from `EntryStats.why_empty`) and get probability 0;
-    `num_samples` keeps the first N rows of the mix."""
+    """The interleaved stage and each entry's probability (`entry_probabilities`: LaViDa-O's
+    rows-seen shares with `batch_sizes` and the per-device `batch_size`). Empty entries are left
+    out (with a warning saying why: `why_empty[i]`, e.g. from `EntryStats.why_empty`) and get
+    probability 0; `num_samples` keeps the first N rows of the mix."""
     sizes = [len(part) for part in parts]
-    probabilities = entry_probabilities(groups, sizes, weights)
+    probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
     reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(parts)
     for name, size, why in zip(names, sizes, reasons):
         if size == 0:
