@@ -152,10 +152,13 @@ def _arrow_bytes(part: datasets.Dataset) -> int:
     return sum(os.path.getsize(f) for f in files) if files else part.data.nbytes
 
 
-def mix_parts(config: StageConfig, parts: list) -> tuple[datasets.Dataset | None, list[float], str]:
+def mix_parts(
+    config: StageConfig, parts: list, why_empty: list[str] | None = None
+) -> tuple[datasets.Dataset | None, list[float], str]:
     """The entries' `parts` interleaved as the stage says (weights, batch sizes, seed, stopping
     strategy, num_samples), each entry's probability, and the stopping strategy used; the build and
-    `hf-mixture plan` (on index-only parts) mix through here."""
+    `hf-mixture plan` (on index-only parts) mix through here. `why_empty`: per entry, what the
+    warning about an empty entry says."""
     settings = config.settings
     strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
     mixed, probabilities = mix_entries(
@@ -168,6 +171,7 @@ def mix_parts(config: StageConfig, parts: list) -> tuple[datasets.Dataset | None
         seed=settings.seed,
         stopping_strategy=strategy,
         num_samples=settings.num_samples,
+        why_empty=why_empty,
     )
     return mixed, probabilities, strategy
 
@@ -175,7 +179,7 @@ def mix_parts(config: StageConfig, parts: list) -> tuple[datasets.Dataset | None
 def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[datasets.Dataset, str]:
     """The interleaved stage and the stopping strategy used; each entry's written rows and shares
     are recorded in `stats`."""
-    mixed, probabilities, strategy = mix_parts(config, parts)
+    mixed, probabilities, strategy = mix_parts(config, parts, [s.why_empty() for s in stats])
     if mixed is None:
         raise SourceError(_no_rows_message(config, stats))
     _account_mixing(mixed, stats, probabilities, parts)

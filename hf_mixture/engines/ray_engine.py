@@ -283,11 +283,13 @@ def _count_piece(spec: EntrySpec, piece: Piece, start) -> Iterator[pa.Table]:
         rows = passing = piece.rows
     else:
         needed = sorted({c for f in filters for c in f.columns}) or None
-        for table in _piece_tables(spec, piece, needed, Counter()):
+        reader_drops: Counter = Counter()
+        for table in _piece_tables(spec, piece, needed, reader_drops):
             rows += len(table)
             passing += (
                 int(np.count_nonzero(apply_filters(table, filters, Counter()))) if filters else len(table)
             )
+        rows += sum(reader_drops.values())  # source positions count the records the reader dropped
     yield pa.table({"piece": [piece.index], "rows": [rows], "passing": [passing]})
 
 
