@@ -102,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolutions", default="256,1024")
     parser.add_argument("--threads", type=int, default=8, help="reading threads (stage image_workers)")
     parser.add_argument("--processes", type=int, default=default_decode_processes())
-    parser.add_argument("--rounds", type=int, default=2, help="baseline / ours pairs, alternated")
-    parser.add_argument("--work-dir", help="keep the generated images here (default: a temp folder)")
+    _common.add_run_arguments(parser, "the generated images")
     args = parser.parse_args(argv)
     _common.header("image stage: check + resize + re-encode", args)
     ok = True

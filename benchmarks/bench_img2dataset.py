@@ -201,11 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", default="300,1200", help="URL counts, comma-separated")
     parser.add_argument("--distinct", type=int, default=300, help="distinct JPEG files behind the URLs")
     parser.add_argument("--resolutions", default="256,1024")
-    parser.add_argument("--rounds", type=int, default=2, help="A B pairs per case")
     parser.add_argument("--image-workers", type=int, default=16, help="ours: stage image_workers")
     parser.add_argument("--processes", type=int, default=2, help="img2dataset processes_count")
     parser.add_argument("--threads", type=int, default=16, help="img2dataset thread_count")
-    parser.add_argument("--work-dir", help="keep the generated images here (default: a temp folder)")
+    _common.add_run_arguments(parser, "the generated images")
     args = parser.parse_args(argv)
     if not Path(args.img2dataset).exists():
         print(f"img2dataset not found at {args.img2dataset}; set it up as the docstring says")
