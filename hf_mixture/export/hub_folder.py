@@ -6,29 +6,27 @@ complete, so the `<stage>/train-*` glob never matches a partial file; stale shar
 build of the stage are removed after the new ones are in place. A build that was killed leaves
 its temporary folder behind; the next build of the stage removes it (when its process is gone).
 
-Shards are written with the settings of `Dataset.to_parquet` (datasets' `ParquetDatasetWriter`:
-features in the `huggingface` schema metadata, per-column options, content-defined chunking and
-its key-value metadata, page index), one `write_table` per row group as it does. Without an
-indices mapping the bytes are the ones `to_parquet` writes (tests/test_perf_stage.py compares
-them). With one (an interleave), `to_parquet` gathers a row group one row at a time (a table of N
-one-row chunks, slow to encode); here its rows are taken from the few contiguous source ranges they
-come from, into one chunk: same rows, row groups and settings, but the writer may cut pages
-elsewhere, so the bytes differ from `to_parquet`'s (deterministically: same seed, same bytes).
-Pages of the memory-mapped Arrow cache read for a row group are released after it is written
+Each shard is one `write_shard` task (export/shards.py): it regenerates its part of the stage
+order from the entries' row counts (mixing/order.py) and reads exactly its rows from the entries'
+files (export/entry_files.py), so nothing on the machine that runs `write_stage` grows with the
+rows; the engine decides where the tasks run (`run`). Shards are written with the settings of
+`Dataset.to_parquet` (datasets' `ParquetDatasetWriter`: features in the `huggingface` schema
+metadata, per-column options, content-defined chunking and its key-value metadata, page index),
+one `write_table` per row group as it does, each row group one chunk per column (the bytes depend
+on the rows only, not on how the entries' files were cut). Without an indices mapping,
+`write_parquet(dataset)` writes the bytes `to_parquet` writes (tests/test_perf_stage.py compares
+them). Pages of memory-mapped Arrow files read for a row group are released after it is written
 (`release_mapped_pages`), so the resident size of a build does not grow with the rows written.
 """
 
 from __future__ import annotations
 
-import ctypes
-import json
 import math
 import os
 import re
 import shutil
-import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +34,10 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets.arrow_writer import get_parquet_column_options
+
+from hf_mixture.export.entry_files import EntryFiles
+from hf_mixture.export.shards import shard_tasks, write_shard, write_tables
+from hf_mixture.mixing.order import MixOrder
 
 SPLIT = "train"
 MAX_SHARD_BYTES = 500 * 1024**2
@@ -64,40 +65,50 @@ def data_glob(stage: str, split: str = SPLIT) -> str:
 
 
 def write_stage(
-    dataset: datasets.Dataset,
     out_dir: str | Path,
     stage: str,
+    order: MixOrder,
+    entries: Sequence[EntryFiles],
     *,
-    row_bytes: float,
     num_shards: int | None = None,
+    run: Callable[[Callable, list], list] | None = None,
 ) -> WrittenStage:
-    """Write `dataset` as the parquet shards of `stage` under `out_dir`; `row_bytes` (average
-    encoded row size) sizes shards (<= 500 MB) and row groups (about 32 MB)."""
+    """Write the rows of `entries` in `order` as the parquet shards of `stage` under `out_dir`.
+    The rows' average data size sizes shards (<= 500 MB) and row groups (about 32 MB). `run(fn,
+    items)` runs the shard writes (default: one after the other here; `--engine ray`: Ray tasks)."""
     out_dir = Path(out_dir)
     stage_dir = out_dir / stage
     stage_dir.mkdir(parents=True, exist_ok=True)
-    count = num_shards or max(1, math.ceil(len(dataset) * row_bytes / MAX_SHARD_BYTES))
-    count = max(1, min(count, len(dataset)))
-    rows_per_group = max(1, min(10_000, int(ROW_GROUP_BYTES / max(row_bytes, 1.0))))
+    count, rows_per_group = shard_layout(order, entries, num_shards)
     remove_leftovers(out_dir, stage)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(stage), dir=out_dir))
     try:
         names = [shard_name(i, count) for i in range(count)]
-        cache_files = [f["filename"] for f in dataset.cache_files]
-        release_mapped_pages(cache_files)  # what mixing and counting touched
-        for index, name in enumerate(names):
-            shard = dataset.shard(num_shards=count, index=index, contiguous=True)
-            write_parquet(shard, staging / name, rows_per_group, release=cache_files)
+        tasks = shard_tasks(order, entries, count, rows_per_group, [staging / n for n in names])
+        (run or _run_here)(write_shard, tasks)
         _replace_shards(stage_dir, staging, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     files = tuple(stage_dir / name for name in names)
     return WrittenStage(
         files=files,
-        num_examples=len(dataset),
+        num_examples=order.total,
         num_bytes=_uncompressed_bytes(files),
         download_size=sum(f.stat().st_size for f in files),
     )
+
+
+def shard_layout(order: MixOrder, entries: Sequence[EntryFiles], num_shards: int | None) -> tuple[int, int]:
+    """(shards, rows per row group) of a stage: from `num_shards` or the rows' average data size."""
+    rows = sum(e.num_rows for e in entries)
+    row_bytes = sum(e.data_bytes for e in entries) / max(1, rows)
+    count = num_shards or max(1, math.ceil(order.total * row_bytes / MAX_SHARD_BYTES))
+    count = max(1, min(count, order.total))
+    return count, max(1, min(10_000, int(ROW_GROUP_BYTES / max(row_bytes, 1.0))))
+
+
+def _run_here(function: Callable, items: list) -> list:
+    return [function(item) for item in items]
 
 
 def write_parquet(
@@ -106,24 +117,7 @@ def write_parquet(
     """`dataset.to_parquet(path, batch_size=batch_size)` with each row group gathered by
     `row_groups` (the same bytes when `dataset` has no indices mapping); resident pages of the
     memory-mapped files `release` are dropped after each row group."""
-    features = dataset.features
-    schema = features.arrow_schema
-    cdc = datasets.config.DEFAULT_CDC_OPTIONS  # what `to_parquet` (and `push_to_hub`) use by default
-    release = list(release)
-    with open(path, "wb") as file:
-        writer = pq.ParquetWriter(
-            file,
-            schema=schema,
-            use_content_defined_chunking=cdc,
-            write_page_index=True,
-            **get_parquet_column_options(features, schema),
-        )
-        for table in row_groups(dataset, batch_size):
-            writer.write_table(table)
-            del table
-            release_mapped_pages(release)
-        writer.add_key_value_metadata({"content_defined_chunking": json.dumps(cdc)})
-        writer.close()
+    write_tables(row_groups(dataset, batch_size), path, dataset.features, release=release)
 
 
 def row_groups(dataset: datasets.Dataset, batch_size: int) -> Iterator[pa.Table]:
@@ -146,45 +140,6 @@ def row_groups(dataset: datasets.Dataset, batch_size: int) -> Iterator[pa.Table]
         compact = pa.concat_tables(ranges).combine_chunks()
         del ranges
         yield compact.take(pa.array(inverse, pa.int64()))
-
-
-_MADV_DONTNEED = 4
-
-
-def release_mapped_pages(paths: Iterable[str]) -> int:
-    """Drop this process's resident pages of the memory-mapped files `paths` (Linux:
-    `madvise(MADV_DONTNEED)` over their mappings in /proc/self/maps); the bytes stay valid and are
-    read again from the page cache or the file when touched. Safe for the read-only mappings of the
-    `datasets` Arrow cache. Returns the bytes advised (0 elsewhere than Linux)."""
-    wanted = {os.path.realpath(p) for p in paths}
-    if not wanted or not sys.platform.startswith("linux"):
-        return 0
-    try:
-        maps = Path("/proc/self/maps").read_text().splitlines()
-        madvise = _libc().madvise
-    except (OSError, AttributeError):
-        return 0
-    advised = 0
-    for line in maps:
-        fields = line.split(None, 5)
-        if len(fields) < 6 or fields[5] not in wanted or "w" in fields[1]:
-            continue
-        low, high = (int(x, 16) for x in fields[0].split("-"))
-        if madvise(ctypes.c_void_p(low), ctypes.c_size_t(high - low), _MADV_DONTNEED) == 0:
-            advised += high - low
-    return advised
-
-
-_LIBC = []
-
-
-def _libc():
-    if not _LIBC:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        libc.madvise.restype = ctypes.c_int
-        _LIBC.append(libc)
-    return _LIBC[0]
 
 
 def staging_prefix(stage: str, pid: int | None = None) -> str:

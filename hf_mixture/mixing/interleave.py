@@ -31,13 +31,7 @@ def mix_entries(
     warning) and get probability 0; `num_samples` keeps the first N rows of the mix."""
     sizes = [len(part) for part in parts]
     probabilities = entry_probabilities(groups, sizes, weights)
-    for name, size in zip(names, sizes):
-        if size == 0:
-            warnings.warn(
-                f"entry {name!r} has no rows after filters and sampling; left out of the mix",
-                EmptyEntryWarning,
-                stacklevel=2,
-            )
+    warn_empty_entries(names, sizes, stacklevel=3)
     kept = [i for i, size in enumerate(sizes) if size]
     if not kept:
         return None, probabilities
@@ -53,6 +47,17 @@ def mix_entries(
     if num_samples is not None and num_samples < len(mixed):
         mixed = mixed.select(range(num_samples))
     return mixed, probabilities
+
+
+def warn_empty_entries(names: Sequence[str], sizes: Sequence[int], stacklevel: int = 2) -> None:
+    """An EmptyEntryWarning for each entry with no rows (it is left out of the mix)."""
+    for name, size in zip(names, sizes):
+        if size == 0:
+            warnings.warn(
+                f"entry {name!r} has no rows after filters and sampling; left out of the mix",
+                EmptyEntryWarning,
+                stacklevel=stacklevel,
+            )
 
 
 def rows_per_entry(
