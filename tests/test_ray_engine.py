@@ -18,7 +18,7 @@ from factories import write_image, write_json, write_stage
 
 from hf_mixture.build import build_stage
 from hf_mixture.config.load import load_stage_config
-from hf_mixture.engines import EngineError, make_ray_engine, open_engine
+from hf_mixture.engines import KILL_ONCE_ENV, EngineError, make_ray_engine, open_engine
 from hf_mixture.engines.pieces import Piece, needs_counting, piece_starts, plan_pieces
 from hf_mixture.errors import SourceError
 
@@ -51,7 +51,12 @@ def report(out: Path, stage: str) -> dict:
 
 
 def assert_same_build(local: Path, remote: Path, stage: str) -> pa.Table:
-    """Same rows (ids and full contents, images included) in the same order, same report counts."""
+    """Same shard files byte for byte (so same rows, images included, in the same order), same
+    report counts."""
+    shards = sorted(p.name for p in (local / stage).glob("train-*.parquet"))
+    assert shards == sorted(p.name for p in (remote / stage).glob("train-*.parquet"))
+    for name in shards:
+        assert (remote / stage / name).read_bytes() == (local / stage / name).read_bytes(), name
     expected, got = stage_table(local, stage), stage_table(remote, stage)
     assert sorted(got["id"].to_pylist()) == sorted(expected["id"].to_pylist())
     assert got.to_pylist() == expected.to_pylist()
@@ -105,7 +110,8 @@ def test_positional_sampling_over_many_row_group_pieces_matches_the_local_build(
         t2i("head", parts, "first:9"),
         t2i("twice", parts, "dup:2"),
     ]
-    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "pieces", "resolution": 16})
+    stage = {"name": "pieces", "resolution": 16, "num_shards": 3, "stopping_strategy": "all_exhausted"}
+    config = write_stage(tmp_path / "stage.yaml", entries, stage=stage)
     local, remote, stage = build_both(config, tmp_path, piece_rows=4)
     assert_same_build(local, remote, stage)
     dropped = {e["name"]: e["dropped"] for e in report(remote, stage)["entries"]}
@@ -142,6 +148,20 @@ def test_a_source_failing_inside_a_ray_task_is_reported_naming_the_file_and_entr
         build_stage(config, tmp_path / "out", echo=lambda *_: None, engine=make_ray_engine())
     message = str(caught.value)
     assert "datasets[0] (broken)" in message and "rows-1.json" in message and "Ray" not in message
+
+
+@pytest.mark.ray
+def test_a_worker_killed_mid_build_is_retried_and_gives_the_same_output_and_counts(
+    ray_cluster, tmp_path, monkeypatch
+):
+    parts = t2i_parts(tmp_path / "data", n_files=2, rows=12, group_rows=4)
+    entries = [t2i("a", parts, "all"), t2i("b", parts, "random:50%")]
+    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "killed", "num_shards": 2})
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv(KILL_ONCE_ENV, str(marker))
+    local, remote, stage = build_both(config, tmp_path, piece_rows=4)
+    assert (tmp_path / "killed-once.media").exists() and (tmp_path / "killed-once.shard").exists()
+    assert_same_build(local, remote, stage)
 
 
 def test_pieces_of_parquet_files_follow_row_groups_and_start_after_the_previous(tmp_path):

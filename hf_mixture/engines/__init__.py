@@ -22,6 +22,7 @@ from hf_mixture.errors import HfMixtureError
 
 ENGINES = ("local", "ray")
 RAY_INSTALL_HINT = "pip install 'hf-mixture[ray]'"
+KILL_ONCE_ENV = "HF_MIXTURE_TEST_KILL_ONCE"  # tests: kill a Ray worker once (engines/ray_engine.py)
 
 
 class EngineError(HfMixtureError, RuntimeError):
