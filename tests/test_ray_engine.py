@@ -151,6 +151,34 @@ def test_a_source_failing_inside_a_ray_task_is_reported_naming_the_file_and_entr
 
 
 @pytest.mark.ray
+def test_webdataset_shards_are_read_as_one_piece_each_and_match_the_local_build(ray_cluster, tmp_path):
+    shards = str(DEMO.parent.parent / "demo" / "sources" / "blip3o" / "BLIP3o-60k" / "*.tar")
+    entries = [
+        {
+            "name": "wds",
+            "json_path": shards,
+            "builder": "webdataset",
+            "sampling_strategy": "random:3",
+            "preprocess_fn": "preproces_text_to_image_generation_s3",
+        },
+        {
+            "name": "wds-all",
+            "json_path": shards,
+            "builder": "webdataset",
+            "sampling_strategy": "all",
+            "preprocess_fn": "preproces_text_to_image_generation_s3",
+        },
+    ]
+    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "wds", "resolution": 16})
+    loaded = load_stage_config(config)
+    pieces = plan_pieces(loaded.entries[0], loaded.storage(), "files")
+    assert [Path(p.files[0]).name for p in pieces] == ["00000.tar", "00001.tar"]
+    local, remote, stage = build_both(config, tmp_path)
+    assert_same_build(local, remote, stage)
+    assert report(remote, stage)["entries"][1]["dropped"] == {"source:no_image_member": 1}
+
+
+@pytest.mark.ray
 def test_a_worker_killed_mid_build_is_retried_and_gives_the_same_output_and_counts(
     ray_cluster, tmp_path, monkeypatch
 ):
@@ -168,7 +196,7 @@ def test_pieces_of_parquet_files_follow_row_groups_and_start_after_the_previous(
     parts = t2i_parts(tmp_path, n_files=2, rows=10, group_rows=3)  # groups of 3, 3, 3, 1 rows per file
     config = write_stage(tmp_path / "stage.yaml", [t2i("e", parts, "all")], stage={"name": "p"})
     entry = load_stage_config(config).entries[0]
-    pieces = plan_pieces(entry, load_stage_config(config).storage(), splittable=True, piece_rows=5)
+    pieces = plan_pieces(entry, load_stage_config(config).storage(), cut="row_groups", piece_rows=5)
     assert [(Path(p.files[0]).name, p.row_groups, p.rows) for p in pieces] == [
         ("part-0.parquet", (0, 1), 6),
         ("part-0.parquet", (2, 3), 4),

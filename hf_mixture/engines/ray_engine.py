@@ -46,7 +46,6 @@ import ray
 from ray.data import DataContext, Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
-from builders.tabular import TabularBuilder
 from hf_mixture.config.model import EntryConfig, StageConfig
 from hf_mixture.engines import KILL_ONCE_ENV, EngineError
 from hf_mixture.engines.local import entry_builder
@@ -136,7 +135,7 @@ class RayEngine:
         filters = spec.filters()
         stats = builder.new_stats(filters)
         try:
-            pieces = plan_pieces(entry, builder.storage, type(builder) is TabularBuilder, self.piece_rows)
+            pieces = plan_pieces(entry, builder.storage, builder.PIECES, self.piece_rows)
             counts = _count_pieces(spec, pieces) if needs_counting(entry, pieces, filters) else None
             starts, total = piece_starts(pieces, counts)
             n_rows = total if needs_count(entry) else 2**62
