@@ -68,8 +68,7 @@ def write_shard(task: ShardTask) -> int:
 def _row_groups(task: ShardTask, rows: StageRows) -> Iterator[pa.Table]:
     """The shard's row groups, each one chunk per column: rows taken from the contiguous ranges of
     the entries' rows they come from (an interleave reads each entry in order, so few ranges)."""
-    for start in range(task.start, task.stop, task.rows_per_group):
-        entries, within = task.order.rows(start, min(start + task.rows_per_group, task.stop))
+    for entries, within in task.order.chunks(task.start, task.stop, task.rows_per_group):
         wanted = rows.offsets[entries] + within
         unique, inverse = np.unique(wanted, return_inverse=True)
         breaks = np.flatnonzero(np.diff(unique) != 1) + 1

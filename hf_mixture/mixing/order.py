@@ -55,23 +55,39 @@ class MixOrder:
 
     def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """(entry index, row within the entry) of output rows [start, stop), int64 arrays."""
-        stop = min(stop, self.total)
-        if stop <= start:
+        chunks = list(self.chunks(start, stop, max(1, stop - start)))
+        if not chunks:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return chunks[0]
+
+    def chunks(self, start: int, stop: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`rows` of [start, stop) in consecutive pieces of `size` rows (the last may be shorter),
+        walking the draws once."""
+        stop = min(stop, self.total)
         if self.kind == "concat":
             (entry,) = [i for i, n in enumerate(self.per_entry) if n]
-            return np.full(stop - start, entry, np.int64), np.arange(start, stop, dtype=np.int64)
+            for first in range(start, stop, size):
+                last = min(first + size, stop)
+                yield np.full(last - first, entry, np.int64), np.arange(first, last, dtype=np.int64)
+            return
+        if stop <= start:
+            return
         point = max((c for c in self.checkpoints if c.row <= start), key=lambda c: c.row)
-        sources, rows, row = [], [], point.row
+        kept = np.asarray(self.kept, np.int64)
+        pending_s, pending_r, held, row = [], [], 0, point.row
         for block_sources, block_rows in _walk(self, point):
             lo, hi = max(start - row, 0), min(stop - row, len(block_sources))
-            if hi > lo:
-                sources.append(np.asarray(self.kept, np.int64)[block_sources[lo:hi]])
-                rows.append(block_rows[lo:hi])
             row += len(block_sources)
+            if hi > lo:
+                pending_s.append(kept[block_sources[lo:hi]])
+                pending_r.append(block_rows[lo:hi])
+                held += hi - lo
+            while held >= size or (row >= stop and held):
+                sources, rows = np.concatenate(pending_s), np.concatenate(pending_r)
+                yield sources[:size], rows[:size]
+                pending_s, pending_r, held = [sources[size:]], [rows[size:]], max(0, held - size)
             if row >= stop:
-                break
-        return np.concatenate(sources), np.concatenate(rows)
+                return
 
     def cut(self, starts: Sequence[int]) -> MixOrder:
         """This order keeping only the checkpoints needed to start at `starts` (output rows)."""

@@ -1,0 +1,253 @@
+"""Mix + shard writing without a stage table, and re-runs that reuse the work folder.
+
+Part 1, mix + write (`--rows` rows per entry at 1x and 4x, `--entries` entries of synthetic rows in
+the stored schema, each with one `--image-bytes` image; `all_exhausted` over random weights).
+Each variant runs in its own process, which reports its peak RSS and the bytes it left on the
+driver's local disk:
+- today: what the build did before: `Dataset.from_parquet` of each entry's files into the Arrow
+  cache, `interleave_datasets`, `Dataset.shard` + `write_parquet` of each shard;
+- local: `plan_mix` + `write_stage` (shards written one after the other in this process);
+- ray: `plan_mix` + `write_stage` with one Ray task per shard (local Ray, `--cpus` CPUs).
+Part 2, re-runs (local engine, `--image-entries` entries of `--images` JPEG rows each, through the
+CLI): a fresh build; a build killed at ~50 % of entry 3, then re-run; a re-run after changing only
+`weights`. Times are compared with the fresh build.
+
+    python benchmarks/bench_mix_write.py --rows 100000 --entries 3 --cpus 2 --images 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from _data import make_jpegs, make_t2i_parquet, stage_yaml
+
+from hf_mixture.schema import FEATURES
+
+T2I = "preproces_text_to_image_generation_s3"
+STRATEGY = "all_exhausted"
+
+
+def make_entries(folder: Path, entries: int, rows: int, image_bytes: int) -> list[Path]:
+    """One parquet file per entry of `rows` rows in FEATURES' schema (256-row row groups, as the
+    Ray engine writes), random image bytes."""
+    rng = np.random.default_rng(0)
+    blob = rng.integers(0, 256, image_bytes * 64, dtype=np.uint8).tobytes()
+    paths = []
+    for e in range(entries):
+        path = folder / f"entry-{e}.parquet"
+        with pq.ParquetWriter(path, FEATURES.arrow_schema) as writer:
+            for start in range(0, rows, 4096):
+                n = min(4096, rows - start)
+                writer.write_table(_rows(e, start, n, blob, image_bytes), row_group_size=256)
+        paths.append(path)
+    return paths
+
+
+def _rows(entry: int, start: int, n: int, blob: bytes, size: int) -> pa.Table:
+    ids = [f"e{entry}/{i}" for i in range(start, start + n)]
+    images = [[{"bytes": blob[(i % 64) * size : (i % 64 + 1) * size], "path": None}] for i in range(n)]
+    turns = [
+        [{"from": "human", "value": "<image>\nDescribe."}, {"from": "gpt", "value": f"row {i}"}] for i in ids
+    ]
+    data = {name: [None] * n for name in FEATURES}
+    data.update(id=ids, source=[f"e{entry}"] * n, task=["t2i"] * n, conversations=turns, images=images)
+    data.update(image_gen=[[] for _ in range(n)], image_gen_enc=[[] for _ in range(n)])
+    return pa.Table.from_pydict(data, schema=FEATURES.arrow_schema)
+
+
+def run_variant(variant: str, paths: list[str], out: str, cache: str, cpus: int) -> dict:
+    """One variant of part 1 in this process: seconds, rows, peak RSS (MB)."""
+    from hf_mixture.export.entry_files import EntryFiles
+    from hf_mixture.export.hub_folder import write_stage
+    from hf_mixture.mixing.order import plan_mix
+    from hf_mixture.mixing.probabilities import entry_probabilities
+
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    files = [
+        EntryFiles(str(Path(p).parent), (Path(p).name,), (pq.read_metadata(p).num_rows,), _data_bytes(p))
+        for p in paths
+    ]
+    sizes = [f.num_rows for f in files]
+    probabilities = entry_probabilities([f"g{i}" for i in range(len(files))], sizes, _weights(len(files)))
+    start = time.perf_counter()
+    if variant == "today":
+        rows = _today(paths, probabilities, out, cache, files)
+    else:
+        order = plan_mix(sizes, probabilities, seed=42, stopping_strategy=STRATEGY)
+        if variant == "ray":
+            import ray
+
+            from hf_mixture.engines import make_ray_engine
+
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+            engine = make_ray_engine()
+            with engine.session() as session:
+                start = time.perf_counter()  # Ray's start-up is not the step
+                write_stage(out, "s", order, files, run=session.run)
+            ray.shutdown()
+        else:
+            write_stage(out, "s", order, files)
+        rows = order.total
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak, "import_rss_mb": base_rss}
+
+
+def _today(paths, probabilities, out, cache, files) -> int:
+    """The driver step as it was: Arrow cache, `interleave_datasets`, shards of the mixed Dataset."""
+    import datasets
+
+    from hf_mixture.export.hub_folder import shard_name, shard_layout, write_parquet
+    from hf_mixture.mixing.order import plan_mix
+
+    parts = [datasets.Dataset.from_parquet(str(p), features=FEATURES, cache_dir=cache) for p in paths]
+    mixed = datasets.interleave_datasets(
+        parts, probabilities=probabilities, seed=42, stopping_strategy=STRATEGY
+    )
+    order = plan_mix([len(p) for p in parts], probabilities, seed=42, stopping_strategy=STRATEGY)
+    count, rows_per_group = shard_layout(order, files, None)
+    Path(out, "s").mkdir(parents=True, exist_ok=True)
+    cache_files = [f["filename"] for f in mixed.cache_files]
+    for index in range(count):
+        shard = mixed.shard(num_shards=count, index=index, contiguous=True)
+        write_parquet(shard, Path(out, "s", shard_name(index, count)), rows_per_group, release=cache_files)
+    return len(mixed)
+
+
+def _data_bytes(path) -> int:
+    from hf_mixture.export.entry_files import data_bytes
+
+    return sum(data_bytes(b) for b in pq.ParquetFile(path).iter_batches(batch_size=65536))
+
+
+def _weights(n: int) -> dict:
+    return {f"g{i}": 100 * (i + 1) for i in range(n)}
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+def part_one(args, work: Path) -> None:
+    print("-- part 1: mix + write")
+    for scale in (1, 4):
+        data = work / f"x{scale}"
+        data.mkdir(exist_ok=True)
+        paths = make_entries(data, args.entries, args.rows * scale, args.image_bytes)
+        for variant in ("today", "local", "ray"):
+            out, cache = data / f"out-{variant}", data / f"cache-{variant}"
+            cache.mkdir(exist_ok=True)
+            command = [sys.executable, __file__, "--variant", variant, "--cpus", str(args.cpus)]
+            command += ["--out", str(out), "--cache", str(cache), *map(str, paths)]
+            result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+            disk = _folder_bytes(cache) / 1e6
+            print(
+                f"{scale}x {variant:5s}: {result['rows']:,} rows in {result['seconds']:.1f} s "
+                f"({result['rows'] / result['seconds']:,.0f} rows/s); driver peak RSS {result['peak_rss_mb']:.0f} MB "
+                f"(after imports {result['import_rss_mb']:.0f} MB); driver-local disk {disk:.0f} MB; "
+                f"shards {_folder_bytes(out / 's') / 1e6:.0f} MB"
+            )
+        same = all(
+            (data / "out-local" / "s" / p.name).read_bytes() == p.read_bytes()
+            for p in (data / "out-ray" / "s").glob("train-*")
+        )
+        print(f"{scale}x: ray shards == local shards byte for byte: {same}")
+
+
+def part_two(args, work: Path) -> None:
+    print("-- part 2: re-runs (local engine, CLI)")
+    images = make_jpegs(work / "img", args.images, 512)
+    entries = []
+    for e in range(args.image_entries):
+        make_t2i_parquet(work / f"img-{e}.parquet", args.images, images, "s3://bench/", seed=e)
+        entries.append(
+            {
+                "name": f"e{e}",
+                "json_path": f"img-{e}.parquet",
+                "sampling_strategy": "all",
+                "preprocess_fn": T2I,
+                "length_group": f"g{e}",
+            }
+        )
+    config = work / "images.yaml"
+    config.write_text(stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, 1))
+    fresh = _cli(config, work / "o-fresh", work / "w-fresh")
+    print(f"fresh build: {fresh:.1f} s")
+    killed_at = fresh * (2.5 / args.image_entries)
+    process = _cli_start(config, work / "o-kill", work / "w-kill")
+    time.sleep(killed_at)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    rerun = _cli(config, work / "o-kill", work / "w-kill")
+    print(
+        f"killed at {killed_at:.1f} s (~50 % of entry 3 of {args.image_entries}); re-run: {rerun:.1f} s "
+        f"= {rerun / fresh:.0%} of fresh; killed + re-run = {(killed_at + rerun) / fresh:.0%} of fresh"
+    )
+    config.write_text(stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, 3))
+    reweight = _cli(config, work / "o-fresh", work / "w-fresh")
+    print(
+        f"re-run after changing only weights: {reweight:.2f} s = {reweight / fresh:.1%} of the first build "
+        f"(goal < 5 %: {'PASS' if reweight / fresh < 0.05 else 'FAIL'})"
+    )
+
+
+def _weights_yaml(n: int, factor: int) -> str:
+    return "weights:\n" + "".join(f"  g{i}: {100 * (factor**i)}\n" for i in range(n))
+
+
+def _cli_start(config: Path, out: Path, work: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(_common.REPO)}
+    return subprocess.Popen(
+        [*command, "--work-dir", str(work)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _cli(config: Path, out: Path, work: Path) -> float:
+    start = time.perf_counter()
+    assert _cli_start(config, out, work).wait() == 0
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000, help="rows per entry at 1x")
+    parser.add_argument("--entries", type=int, default=3)
+    parser.add_argument("--image-bytes", type=int, default=2000)
+    parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--images", type=int, default=300, help="JPEG rows per entry in part 2")
+    parser.add_argument("--image-entries", type=int, default=4)
+    parser.add_argument("--skip", choices=("1", "2"), help="skip part 1 or 2")
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(run_variant(args.variant, args.paths, args.out, args.cache, args.cpus)))
+        return
+    _common.header("mix + write without a stage table; re-runs from the work folder", args)
+    with tempfile.TemporaryDirectory(prefix="bench-mix-write-") as folder:
+        if args.skip != "1":
+            part_one(args, Path(folder))
+        if args.skip != "2":
+            part_two(args, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
