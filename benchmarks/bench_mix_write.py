@@ -68,23 +68,21 @@ def _rows(entry: int, start: int, n: int, blob: bytes, size: int) -> pa.Table:
     return pa.Table.from_pydict(data, schema=FEATURES.arrow_schema)
 
 
-def run_variant(variant: str, paths: list[str], out: str, cache: str, cpus: int) -> dict:
+def run_variant(variant: str, manifest: str, out: str, cache: str, cpus: int, shards: int) -> dict:
     """One variant of part 1 in this process: seconds, rows, peak RSS (MB)."""
     from hf_mixture.export.entry_files import EntryFiles
     from hf_mixture.export.hub_folder import write_stage
     from hf_mixture.mixing.order import plan_mix
     from hf_mixture.mixing.probabilities import entry_probabilities
 
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    files = [
-        EntryFiles(str(Path(p).parent), (Path(p).name,), (pq.read_metadata(p).num_rows,), _data_bytes(p))
-        for p in paths
-    ]
+    base_rss = _peak_rss_mb()
+    files = [EntryFiles.from_dict(Path(manifest).parent, d) for d in json.loads(Path(manifest).read_text())]
+    paths = [f.paths[0] for f in files]
     sizes = [f.num_rows for f in files]
     probabilities = entry_probabilities([f"g{i}" for i in range(len(files))], sizes, _weights(len(files)))
     start = time.perf_counter()
     if variant == "today":
-        rows = _today(paths, probabilities, out, cache, files)
+        rows = _today(paths, probabilities, out, cache, files, shards)
     else:
         order = plan_mix(sizes, probabilities, seed=42, stopping_strategy=STRATEGY)
         if variant == "ray":
@@ -95,22 +93,37 @@ def run_variant(variant: str, paths: list[str], out: str, cache: str, cpus: int)
             ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
             engine = make_ray_engine()
             with engine.session() as session:
+                session.run(_warm, [cpus] * cpus * 2)  # workers warm, as after the entries of a build
                 start = time.perf_counter()  # Ray's start-up is not the step
-                write_stage(out, "s", order, files, run=session.run)
+                write_stage(out, "s", order, files, num_shards=shards, run=session.run)
             ray.shutdown()
         else:
-            write_stage(out, "s", order, files)
+            write_stage(out, "s", order, files, num_shards=shards)
         rows = order.total
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb()
     return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak, "import_rss_mb": base_rss}
 
 
-def _today(paths, probabilities, out, cache, files) -> int:
+def _warm(seconds: float) -> None:
+    import hf_mixture.export.shards  # noqa: F401
+
+    time.sleep(seconds / 4)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident size (VmHWM: unlike ru_maxrss, not inherited across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _today(paths, probabilities, out, cache, files, shards: int) -> int:
     """The driver step as it was: Arrow cache, `interleave_datasets`, shards of the mixed Dataset."""
     import datasets
 
-    from hf_mixture.export.hub_folder import shard_name, shard_layout, write_parquet
+    from hf_mixture.export.hub_folder import shard_layout, shard_name, write_parquet
     from hf_mixture.mixing.order import plan_mix
 
     parts = [datasets.Dataset.from_parquet(str(p), features=FEATURES, cache_dir=cache) for p in paths]
@@ -118,7 +131,7 @@ def _today(paths, probabilities, out, cache, files) -> int:
         parts, probabilities=probabilities, seed=42, stopping_strategy=STRATEGY
     )
     order = plan_mix([len(p) for p in parts], probabilities, seed=42, stopping_strategy=STRATEGY)
-    count, rows_per_group = shard_layout(order, files, None)
+    count, rows_per_group = shard_layout(order, files, shards)
     Path(out, "s").mkdir(parents=True, exist_ok=True)
     cache_files = [f["filename"] for f in mixed.cache_files]
     for index in range(count):
@@ -127,10 +140,11 @@ def _today(paths, probabilities, out, cache, files) -> int:
     return len(mixed)
 
 
-def _data_bytes(path) -> int:
-    from hf_mixture.export.entry_files import data_bytes
+def _entry_files(path: Path):
+    from hf_mixture.export.entry_files import EntryFiles, data_bytes
 
-    return sum(data_bytes(b) for b in pq.ParquetFile(path).iter_batches(batch_size=65536))
+    size = sum(data_bytes(b) for b in pq.ParquetFile(path).iter_batches(batch_size=65536))
+    return EntryFiles(str(path.parent), (path.name,), (pq.read_metadata(path).num_rows,), size)
 
 
 def _weights(n: int) -> dict:
@@ -147,16 +161,19 @@ def part_one(args, work: Path) -> None:
         data = work / f"x{scale}"
         data.mkdir(exist_ok=True)
         paths = make_entries(data, args.entries, args.rows * scale, args.image_bytes)
+        manifest = data / "entries.json"
+        manifest.write_text(json.dumps([_entry_files(p).to_dict() for p in paths]))
         for variant in ("today", "local", "ray"):
             out, cache = data / f"out-{variant}", data / f"cache-{variant}"
             cache.mkdir(exist_ok=True)
             command = [sys.executable, __file__, "--variant", variant, "--cpus", str(args.cpus)]
-            command += ["--out", str(out), "--cache", str(cache), *map(str, paths)]
+            command += ["--out", str(out), "--cache", str(cache), "--shards", str(args.shards), str(manifest)]
             result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
             disk = _folder_bytes(cache) / 1e6
             print(
                 f"{scale}x {variant:5s}: {result['rows']:,} rows in {result['seconds']:.1f} s "
-                f"({result['rows'] / result['seconds']:,.0f} rows/s); driver peak RSS {result['peak_rss_mb']:.0f} MB "
+                f"({result['rows'] / result['seconds']:,.0f} rows/s); "
+                f"driver peak RSS {result['peak_rss_mb']:.0f} MB "
                 f"(after imports {result['import_rss_mb']:.0f} MB); driver-local disk {disk:.0f} MB; "
                 f"shards {_folder_bytes(out / 's') / 1e6:.0f} MB"
             )
@@ -229,6 +246,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows per entry at 1x")
     parser.add_argument("--entries", type=int, default=3)
     parser.add_argument("--image-bytes", type=int, default=2000)
+    parser.add_argument("--shards", type=int, default=8, help="output shards in part 1")
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--images", type=int, default=300, help="JPEG rows per entry in part 2")
     parser.add_argument("--image-entries", type=int, default=4)
@@ -239,7 +257,9 @@ def main() -> None:
     parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
-        print(json.dumps(run_variant(args.variant, args.paths, args.out, args.cache, args.cpus)))
+        print(
+            json.dumps(run_variant(args.variant, args.paths[0], args.out, args.cache, args.cpus, args.shards))
+        )
         return
     _common.header("mix + write without a stage table; re-runs from the work folder", args)
     with tempfile.TemporaryDirectory(prefix="bench-mix-write-") as folder:

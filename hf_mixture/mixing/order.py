@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 DRAW_BLOCK = 1000  # datasets draws sources 1000 at a time
-SUPERBLOCK_DRAWS = 1024 * DRAW_BLOCK  # draws walked per numpy step (and between checkpoints)
+SUPERBLOCK_DRAWS = 64 * DRAW_BLOCK  # draws walked per numpy step (and between checkpoints)
 STRATEGIES = ("first_exhausted", "all_exhausted", "all_exhausted_without_replacement")
 
 
@@ -209,7 +209,7 @@ def _walk(order: MixOrder, point: Checkpoint) -> Iterator[tuple[np.ndarray, np.n
 
 def _superblock(rng: np.random.Generator, order: MixOrder) -> np.ndarray:
     """The next `order.superblock` source draws, consumed exactly as datasets does (1000 at a time)."""
-    p, n = list(order.probabilities), len(order.probabilities)
+    p, n = np.asarray(order.probabilities, np.float64), len(order.probabilities)
     blocks = [rng.choice(n, size=DRAW_BLOCK, p=p) for _ in range(max(1, order.superblock // DRAW_BLOCK))]
     return np.concatenate(blocks).astype(np.int64)
 
