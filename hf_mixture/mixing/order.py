@@ -216,9 +216,10 @@ def _superblock(rng: np.random.Generator, order: MixOrder) -> np.ndarray:
 
 def _ranks(draws: np.ndarray, drawn: np.ndarray) -> np.ndarray:
     """For each draw, how many draws of its source came before it (overall)."""
-    order = np.argsort(draws, kind="stable")
-    sorted_sources = draws[order]
-    group_start = np.searchsorted(sorted_sources, sorted_sources, side="left")
+    small = draws.astype(np.uint16) if len(drawn) <= 65536 else draws  # 16-bit keys: a radix sort
+    order = np.argsort(small, kind="stable")
+    counts = np.bincount(draws, minlength=len(drawn))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     ranks = np.empty(len(draws), np.int64)
-    ranks[order] = np.arange(len(draws)) - group_start
+    ranks[order] = np.arange(len(draws)) - np.repeat(starts, counts)
     return ranks + drawn[draws]
