@@ -14,7 +14,7 @@ import bisect
 import ctypes
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,9 +88,8 @@ def _array_bytes(array: pa.Array) -> int:
         return sum(_array_bytes(child) for child in array.flatten())
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return 4 * len(array) + _array_bytes(array.flatten())
-    if pa.types.is_binary(kind) or pa.types.is_string(kind) or pa.types.is_large_binary(kind):
-        return 4 * len(array) + int(pc.sum(pc.binary_length(array)).as_py() or 0)
-    if pa.types.is_large_string(kind):
+    variable = (pa.types.is_binary, pa.types.is_string, pa.types.is_large_binary, pa.types.is_large_string)
+    if any(test(kind) for test in variable):
         return 4 * len(array) + int(pc.sum(pc.binary_length(array)).as_py() or 0)
     if pa.types.is_null(kind):
         return 0
@@ -110,13 +109,7 @@ class StageRows:
 
     def slice(self, first: int, length: int) -> list[pa.Table]:
         """Rows [first, first + length) as tables (one or more per file they span)."""
-        out, end = [], first + length
-        while first < end:
-            index = bisect.bisect_right(self.starts, first) - 1
-            stop = min(end, self.starts[index + 1])
-            out.append(self._file(index).slice(first - self.starts[index], stop - first))
-            first = stop
-        return out
+        return [self._file(i).slice(start, n) for i, start, n in spans(self.starts, first, length)]
 
     def arrow_paths(self) -> list[str]:
         """The memory-mapped (Arrow) files among them."""
@@ -127,6 +120,17 @@ class StageRows:
             path = self.paths[index]
             self._open[index] = _ParquetFile(path) if path.endswith(".parquet") else _ArrowFile(path)
         return self._open[index]
+
+
+def spans(starts: Sequence[int], first: int, length: int) -> Iterator[tuple[int, int, int]]:
+    """(part, start within it, rows) of rows [first, first + length) of parts laid end to end
+    that begin at `starts` (ascending, with the total as the last item)."""
+    end = first + length
+    while first < end:
+        part = bisect.bisect_right(starts, first) - 1
+        stop = min(end, starts[part + 1])
+        yield part, first - starts[part], stop - first
+        first = stop
 
 
 class _File:
@@ -153,12 +157,7 @@ class _ParquetFile(_File):
         self._groups: dict[int, pa.Table] = {}
 
     def slice(self, start: int, length: int) -> pa.Table:
-        parts, end = [], start + length
-        while start < end:
-            group = bisect.bisect_right(self.starts, start) - 1
-            stop = min(end, self.starts[group + 1])
-            parts.append(self._group(group).slice(start - self.starts[group], stop - start))
-            start = stop
+        parts = [self._group(g).slice(first, n) for g, first, n in spans(self.starts, start, length)]
         return pa.concat_tables(parts)
 
     def _group(self, group: int) -> pa.Table:
