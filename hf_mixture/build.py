@@ -4,7 +4,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hf_mixture.config.load import load_stage_config
@@ -32,7 +32,8 @@ DEFAULT_OUT = "out/mixture"
 @dataclass(frozen=True)
 class BuildResult:
     """What a build wrote and its accounting; `reused`: names of the entries taken from the work
-    folder instead of being built."""
+    folder instead of being built; `reused_piece_groups`: entry name -> [piece groups reused,
+    piece groups] of the entries a failed build had started (`--engine ray`)."""
 
     stage: str
     out_dir: Path
@@ -41,6 +42,7 @@ class BuildResult:
     report_path: Path
     report_text: str
     reused: tuple[str, ...] = ()
+    reused_piece_groups: dict = field(default_factory=dict)
 
 
 def build_stage(
@@ -69,18 +71,18 @@ def build_stage(
     settings = config.settings
     with _work_folder(work_dir) as root, open_engine(engine, address) as session:
         cache = EntryCache(root, fresh=fresh)
-        outputs, stats, reused = _build_entries(config, cache, session, echo)
+        outputs, stats, reuse = _build_entries(config, cache, session, echo)
         order, strategy = _mix(config, outputs, stats)
         written = write_stage(
             out_dir, settings.name, order, outputs, num_shards=settings.num_shards, run=session.run
         )
-    summary = _summary(config, strategy, written, reused)
+    summary = {**_summary(config, strategy, written), **reuse}
     path = write_report(out_dir, settings.name, summary, stats)
     save_stage_yaml(out_dir, settings.name, config.text)
     update_readme(out_dir, settings.name, written, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
-    return BuildResult(settings.name, out_dir, written, tuple(stats), path, text, tuple(reused))
+    return BuildResult(settings.name, out_dir, written, tuple(stats), path, text, *reuse.values())
 
 
 @contextlib.contextmanager
@@ -96,11 +98,12 @@ def _work_folder(work_dir: str | Path | None) -> Iterator[Path]:
 
 def _build_entries(
     config: StageConfig, cache: EntryCache, session: Session, echo
-) -> tuple[list[EntryFiles], list[EntryStats], list[str]]:
+) -> tuple[list[EntryFiles], list[EntryStats], dict]:
     """Every entry's files and counts (taken from `cache` when finished before, else built by
-    the engine and kept there), and the names of the entries reused."""
+    the engine and kept there), and what was reused: `reused_entries` (names) and
+    `reused_piece_groups` (name -> [reused, total])."""
     budget = MediaBudget(config.settings.media_budget_seconds)  # one time budget for the whole build
-    outputs, stats, reused = [], [], []
+    outputs, stats, reused, resumed = [], [], [], {}
     for position, entry in enumerate(config.entries, 1):
         prefix = f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})"
         key = entry_key(config, entry)
@@ -110,12 +113,16 @@ def _build_entries(
             reused.append(entry.name)
         else:
             echo(prefix)
-            folder = cache.new_folder(key)
+            folder = cache.new_folder(key, keep=session.keeps_pieces)
             files, entry_stats = session.build_entry(config, entry, folder, media_budget=budget)
             found = cache.commit(key, folder, files, entry_stats), entry_stats
+            done, groups = session.pieces_reused.get(entry.name, (0, 0))
+            if done:
+                echo(f"  {entry.name}: {done} of {groups} piece groups reused from {folder}")
+                resumed[entry.name] = [done, groups]
         outputs.append(found[0])
         stats.append(found[1])
-    return outputs, stats, reused
+    return outputs, stats, {"reused_entries": tuple(reused), "reused_piece_groups": resumed}
 
 
 def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntryStats]) -> tuple[MixOrder, str]:
@@ -135,7 +142,7 @@ def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntrySt
     return order, strategy
 
 
-def _summary(config: StageConfig, strategy: str, written: WrittenStage, reused: list[str]) -> dict:
+def _summary(config: StageConfig, strategy: str, written: WrittenStage) -> dict:
     """The stage-level part of the build report."""
     settings = config.settings
     return {
@@ -149,7 +156,6 @@ def _summary(config: StageConfig, strategy: str, written: WrittenStage, reused: 
         "weights": config.weights,
         "batch_sizes": config.batch_sizes,
         "warnings": [redact(w) for w in config.warnings],
-        "reused_entries": list(reused),
     }
 
 

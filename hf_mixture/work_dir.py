@@ -110,9 +110,17 @@ class EntryCache:
             return None
         return files, stats
 
-    def new_folder(self, key: str) -> str:
-        """An empty folder to build the entry of `key` in (`commit` renames it into place)."""
-        return tempfile.mkdtemp(prefix=f"{key}.part-{os.getpid()}-", dir=self.folder)
+    def new_folder(self, key: str, keep: bool = False) -> str:
+        """A folder to build the entry of `key` in (`commit` renames it into place): a new empty
+        one, or with `keep` `<key>.partial`, which holds what a failed build of it finished
+        (`--fresh`: emptied first)."""
+        if not keep:
+            return tempfile.mkdtemp(prefix=f"{key}.part-{os.getpid()}-", dir=self.folder)
+        folder = self.folder / f"{key}.partial"
+        if self.fresh:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(exist_ok=True)
+        return str(folder)
 
     def commit(self, key: str, folder: str, files: EntryFiles, stats: EntryStats) -> EntryFiles:
         """Record the built entry and move `folder` to its key; the files as they now are."""

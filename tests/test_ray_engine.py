@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -190,6 +191,37 @@ def test_a_worker_killed_mid_build_is_retried_and_gives_the_same_output_and_coun
     local, remote, stage = build_both(config, tmp_path, piece_rows=4)
     assert (tmp_path / "killed-once.media").exists() and (tmp_path / "killed-once.shard").exists()
     assert_same_build(local, remote, stage)
+
+
+@pytest.mark.ray
+def test_a_ray_build_killed_mid_entry_reuses_its_finished_piece_groups(ray_cluster, tmp_path):
+    image = str(write_image(tmp_path / "img" / "a.jpg", size=(300, 200)))
+    for f in range(24):  # one piece per file, 8 pieces a group on 2 CPUs: 3 groups
+        rows = [
+            {"s3_path": image, "caption": f"c{f}-{i}", "fltLaionAesthScore": 4.5 + i % 3} for i in range(40)
+        ]
+        write_json(tmp_path / "data" / f"rows-{f:02d}.jsonl", rows, lines=True)
+    entries = [t2i("lines", str(tmp_path / "data" / "rows-*.jsonl"), "random:50%", aes_cutoff=5)]
+    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "resumed", "resolution": 16})
+    command = [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--engine", "ray"]
+    command += ["--address", ray_cluster.get_runtime_context().gcs_address, "--work-dir", str(tmp_path / "w")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = subprocess.Popen([*command, "--out", str(tmp_path / "ray")], env=env, stderr=subprocess.DEVNULL)
+    while not list((tmp_path / "w" / "entries").glob("*.partial/pieces-*-000000-000007/counts.json")):
+        assert killed.poll() is None, "the build ended before its first piece group was kept"
+        time.sleep(0.2)
+    killed.kill()
+    killed.wait(timeout=60)
+    rerun = subprocess.run(
+        [*command, "--out", str(tmp_path / "ray")], env=env, capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    done, total = report(tmp_path / "ray", "resumed")["reused_piece_groups"]["lines"]
+    assert 1 <= done < total == 3
+    build_stage(config, tmp_path / "local", echo=lambda *_: None)
+    local, remote = report(tmp_path / "local", "resumed"), report(tmp_path / "ray", "resumed")
+    assert remote["entries"] == local["entries"]
+    assert stage_table(tmp_path / "ray", "resumed").equals(stage_table(tmp_path / "local", "resumed"))
 
 
 def test_pieces_of_parquet_files_follow_row_groups_and_start_after_the_previous(tmp_path):

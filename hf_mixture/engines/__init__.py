@@ -30,7 +30,12 @@ class EngineError(HfMixtureError, RuntimeError):
 
 
 class Session(Protocol):
-    """An engine open for one build."""
+    """An engine open for one build. `keeps_pieces`: an entry's folder keeps the finished parts
+    of a failed build for the next build to reuse; `pieces_reused`: entry name -> (piece groups
+    reused, piece groups) of the last build of that entry."""
+
+    keeps_pieces: bool
+    pieces_reused: dict
 
     def build_entry(self, config, entry, folder: str, *, media_budget=None) -> tuple: ...
 

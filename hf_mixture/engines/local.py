@@ -27,6 +27,9 @@ ENTRY_TABLE_BYTES = 16 * 1024**2  # entry rows reach the Arrow cache in tables o
 class LocalSession:
     """The local engine for one build: `build_entry` here, shard writes one after the other."""
 
+    keeps_pieces = False  # an entry is built whole by its `datasets` builder
+    pieces_reused: dict = {}
+
     def build_entry(
         self, config: StageConfig, entry: EntryConfig, folder: str, *, media_budget: MediaBudget | None = None
     ) -> tuple[EntryFiles, EntryStats]:

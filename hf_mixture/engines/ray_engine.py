@@ -30,7 +30,9 @@ Reader drops (e.g. invalid JSON lines) are counted by the main pass only.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections import Counter
@@ -58,9 +60,10 @@ from hf_mixture.engines.pieces import (
     plan_pieces,
     row_group_tables,
 )
-from hf_mixture.engines.tally import Tally, add_counts, report
+from hf_mixture.engines.tally import Tally, add_counts, report, stats_counts
 from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
 from hf_mixture.export.entry_files import EntryFiles, data_bytes
+from hf_mixture.export.hub_folder import _process_alive
 from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
@@ -71,6 +74,7 @@ from hf_mixture.stats import EntryStats
 
 POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
 SHARD_TASK_RETRIES = 3
+GROUP_MANIFEST = "counts.json"
 
 
 class RayEngine:
@@ -81,12 +85,23 @@ class RayEngine:
             local Ray on this machine. Ignored when Ray is already initialised in this process.
         piece_rows: rows per read piece of a parquet file (whole row groups).
         media_tasks: the most image tasks at once (default: the cluster's CPUs).
+        group_pieces: pieces run (and kept, for a re-run to reuse) together (default: 4 per
+            cluster CPU).
     """
 
+    keeps_pieces = True  # the entry folder outlives a failed build: finished piece groups are reused
+
     def __init__(
-        self, address: str | None = None, *, piece_rows: int = PIECE_ROWS, media_tasks: int | None = None
+        self,
+        address: str | None = None,
+        *,
+        piece_rows: int = PIECE_ROWS,
+        media_tasks: int | None = None,
+        group_pieces: int | None = None,
     ):
         self.address, self.piece_rows, self.media_tasks = address, piece_rows, media_tasks
+        self.group_pieces = group_pieces
+        self.pieces_reused: dict[str, tuple[int, int]] = {}
 
     @contextmanager
     def session(self) -> Iterator:
@@ -140,7 +155,7 @@ class RayEngine:
             starts, total = piece_starts(pieces, counts)
             n_rows = total if needs_count(entry) else 2**62
             selection = plan_selection(entry.sampling, n_rows, entry_seed(config.settings.seed, entry.name))
-            parts = self._run(spec, pieces, starts, selection, Path(folder))
+            parts = self._run_groups(spec, pieces, starts, selection, Path(folder))
         except Exception as err:  # noqa: BLE001 - give back our error (naming the entry), not Ray's wrapper
             ours = _entry_error(config, entry, err)
             if ours is err:
@@ -148,13 +163,37 @@ class RayEngine:
             raise ours from None
         for part in parts:
             add_counts(stats, part)
-        files = ordered_files(Path(folder), entry.key, sum(p.get("data_bytes", 0) for p in parts))
+        files = ordered_files(Path(folder), entry.key, sum(p["data_bytes"] for p in parts))
         if files.num_rows != stats.rows:
             raise EngineError(
                 f"{config.path}: {entry.label}: the Ray build wrote {files.num_rows} rows but its tasks "
                 f"reported {stats.rows}; a task's counts were lost (rerun; report it if it repeats)"
             )
         return files, stats
+
+    def _run_groups(self, spec: EntrySpec, pieces, starts, selection: Selection, folder: Path) -> list[dict]:
+        """Run the pieces a group at a time, each group into `folder/pieces-<rows>-<first>-<last>/`
+        (renamed into place with its counts when complete); a group already there (a build that
+        failed or was killed after it) is reused. The counters of each group."""
+        size = self.group_pieces or 4 * self._media_tasks()
+        _remove_dead_groups(folder)
+        summed, reused = [], 0
+        for first in range(0, len(pieces), size):
+            group = pieces[first : first + size]
+            final = folder / f"pieces-{self.piece_rows}-{group[0].index:06d}-{group[-1].index:06d}"
+            if (final / GROUP_MANIFEST).is_file():
+                summed.append(json.loads((final / GROUP_MANIFEST).read_text(encoding="utf-8")))
+                reused += 1
+                continue
+            work = folder / f"{final.name}.tmp-{os.getpid()}"
+            shutil.rmtree(work, ignore_errors=True)
+            counts = _summed_counts(spec, self._run(spec, group, starts, selection, work))
+            (work / GROUP_MANIFEST).write_text(json.dumps(counts), encoding="utf-8")
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(work, final)
+            summed.append(counts)
+        self.pieces_reused[spec.entry.name] = (reused, len(summed))
+        return summed
 
     def _run(self, spec: EntrySpec, pieces, starts, selection: Selection, out: Path) -> list[dict]:
         """Run the entry's dataset into parquet files in `out`; the counters of every task."""
@@ -318,6 +357,21 @@ def _media_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:
     return out
 
 
+def _summed_counts(spec: EntrySpec, parts: list[dict]) -> dict:
+    """The counters of a group's tasks added up (and the rows' data bytes)."""
+    stats = spec.blank_stats()
+    for part in parts:
+        add_counts(stats, part)
+    return {**stats_counts(stats), "data_bytes": sum(p.get("data_bytes", 0) for p in parts)}
+
+
+def _remove_dead_groups(folder: Path) -> None:
+    """Remove the unfinished group folders of builds whose process is gone."""
+    for path in folder.glob("pieces-*.tmp-*"):
+        if not _process_alive(int(path.name.rsplit("-", 1)[1])):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _run_task(function, item, kill_once: str | None):
     _kill_worker_once(kill_once, "shard")
     return function(item)
@@ -349,11 +403,12 @@ def _worker_media(spec: EntrySpec) -> tuple:
 def ordered_files(folder: Path, key: str, size: int) -> EntryFiles:
     """The parquet files Ray wrote into `folder` in row order (sorted by the source position in
     their first id, checked not to overlap), with their row counts; `size`: the rows' data bytes."""
-    spans = sorted(span for span in map(functools.partial(_id_span, key), folder.glob("*.parquet")) if span)
+    written = [p for p in folder.glob("pieces-*/*.parquet") if ".tmp-" not in p.parent.name]
+    spans = sorted(span for span in map(functools.partial(_id_span, key), written) if span)
     for before, after in zip(spans, spans[1:]):
         if before[1] > after[0]:
             raise EngineError(f"{folder}: parquet files {before[2]} and {after[2]} overlap in row order")
-    names = tuple(span[2].name for span in spans)
+    names = tuple(str(span[2].relative_to(folder)) for span in spans)
     rows = tuple(parquet_file_for_streaming(span[2]).metadata.num_rows for span in spans)
     return EntryFiles(str(folder), names, rows, size)
 
