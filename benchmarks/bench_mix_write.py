@@ -200,9 +200,11 @@ def part_two(args, work: Path) -> None:
             }
         )
     config = work / "images.yaml"
-    config.write_text(stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, 1))
+    config.write_text(
+        stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, False)
+    )
     fresh = _cli(config, work / "o-fresh", work / "w-fresh")
-    print(f"fresh build: {fresh:.1f} s")
+    print(f"fresh build: {fresh:.1f} s, {_rows(work / 'o-fresh'):,} rows")
     killed_at = fresh * (2.5 / args.image_entries)
     process = _cli_start(config, work / "o-kill", work / "w-kill")
     time.sleep(killed_at)
@@ -213,7 +215,9 @@ def part_two(args, work: Path) -> None:
         f"killed at {killed_at:.1f} s (~50 % of entry 3 of {args.image_entries}); re-run: {rerun:.1f} s "
         f"= {rerun / fresh:.0%} of fresh; killed + re-run = {(killed_at + rerun) / fresh:.0%} of fresh"
     )
-    config.write_text(stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, 3))
+    config.write_text(
+        stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, True)
+    )
     reweight = _cli(config, work / "o-fresh", work / "w-fresh")
     print(
         f"re-run after changing only weights: {reweight:.2f} s = {reweight / fresh:.1%} of the first build "
@@ -223,6 +227,10 @@ def part_two(args, work: Path) -> None:
 
 def _weights_yaml(n: int, factor: int) -> str:
     return "weights:\n" + "".join(f"  g{i}: {100 * (factor**i)}\n" for i in range(n))
+
+
+def _rows(out: Path) -> int:
+    return json.loads((out / "images" / "build_report.json").read_text())["rows"]
 
 
 def _cli_start(config: Path, out: Path, work: Path) -> subprocess.Popen:
