@@ -8,11 +8,15 @@ driver's local disk:
   cache, `interleave_datasets`, `Dataset.shard` + `write_parquet` of each shard;
 - local: `plan_mix` + `write_stage` (shards written one after the other in this process);
 - ray: `plan_mix` + `write_stage` with one Ray task per shard (local Ray, `--cpus` CPUs).
-Part 2, re-runs (local engine, `--image-entries` entries of `--images` JPEG rows each, through the
-CLI): a fresh build; a build killed at ~50 % of entry 3, then re-run; a re-run after changing only
-`weights`. Times are compared with the fresh build.
+Part 2, re-runs (`--engine`, `--image-entries` entries of `--images` JPEG rows each in
+`--files-per-entry` files, through the CLI): a fresh build; a build killed at ~50 % of entry 3
+(local: by time; Ray: once its first piece group is kept), then re-run; a re-run after changing
+only `weights`. Times are compared with the fresh build (with Ray, each CLI run also starts a
+local Ray).
 
-    python benchmarks/bench_mix_write.py --rows 100000 --entries 3 --cpus 2 --images 300
+    python benchmarks/bench_mix_write.py --rows 50000 --skip 2               # part 1
+    python benchmarks/bench_mix_write.py --skip 1 --images 1600              # part 2, local
+    python benchmarks/bench_mix_write.py --skip 1 --images 1600 --engine ray # part 2, Ray
 """
 
 from __future__ import annotations
@@ -185,15 +189,20 @@ def part_one(args, work: Path) -> None:
 
 
 def part_two(args, work: Path) -> None:
-    print("-- part 2: re-runs (local engine, CLI)")
+    print(f"-- part 2: re-runs (--engine {args.engine}, CLI)")
     images = make_jpegs(work / "img", args.images, 512)
     entries = []
     for e in range(args.image_entries):
-        make_t2i_parquet(work / f"img-{e}.parquet", args.images, images, "s3://bench/", seed=e)
+        files = args.files_per_entry
+        for f in range(files):  # one piece per file on Ray
+            rows = args.images // files
+            make_t2i_parquet(
+                work / f"img-{e}-{f:02d}.parquet", rows, images[f * rows :], "s3://bench/", seed=e
+            )
         entries.append(
             {
                 "name": f"e{e}",
-                "json_path": f"img-{e}.parquet",
+                "json_path": f"img-{e}-*.parquet",
                 "sampling_strategy": "all",
                 "preprocess_fn": T2I,
                 "length_group": f"g{e}",
@@ -203,26 +212,45 @@ def part_two(args, work: Path) -> None:
     config.write_text(
         stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, False)
     )
-    fresh = _cli(config, work / "o-fresh", work / "w-fresh")
-    print(f"fresh build: {fresh:.1f} s, {_rows(work / 'o-fresh'):,} rows")
-    killed_at = fresh * (2.5 / args.image_entries)
-    process = _cli_start(config, work / "o-kill", work / "w-kill")
-    time.sleep(killed_at)
+    extra = ("--engine", args.engine)
+    fresh = _cli(config, work / "o-fresh", work / "w-fresh", *extra)
+    print(f"fresh build: {fresh:.1f} s, {_rows(work / 'o-fresh'):,} rows", flush=True)
+    start = time.perf_counter()
+    process = _cli_start(config, work / "o-kill", work / "w-kill", *extra)
+    _wait_for_half_of_entry_3(work / "w-kill" / "entries", fresh * (2.5 / args.image_entries), args.engine)
+    killed_at = time.perf_counter() - start
     process.send_signal(signal.SIGKILL)
     process.wait()
-    rerun = _cli(config, work / "o-kill", work / "w-kill")
+    rerun = _cli(config, work / "o-kill", work / "w-kill", *extra)
+    reused = json.loads((work / "o-kill" / "images" / "build_report.json").read_text())
     print(
         f"killed at {killed_at:.1f} s (~50 % of entry 3 of {args.image_entries}); re-run: {rerun:.1f} s "
-        f"= {rerun / fresh:.0%} of fresh; killed + re-run = {(killed_at + rerun) / fresh:.0%} of fresh"
+        f"= {rerun / fresh:.0%} of fresh; killed + re-run = {(killed_at + rerun) / fresh:.0%} of fresh; "
+        f"reused entries {list(reused['reused_entries'])}, piece groups {reused['reused_piece_groups']}",
+        flush=True,
     )
     config.write_text(
         stage_yaml("images", 256, work / "img", entries) + _weights_yaml(args.image_entries, True)
     )
-    reweight = _cli(config, work / "o-fresh", work / "w-fresh")
+    reweight = _cli(config, work / "o-fresh", work / "w-fresh", *extra)
     print(
-        f"re-run after changing only weights: {reweight:.2f} s = {reweight / fresh:.1%} of the first build "
+        f"re-run after changing only weights: {_rows(work / 'o-fresh'):,} rows in {reweight:.2f} s "
+        f"= {reweight / fresh:.1%} of the first build "
         f"(goal < 5 %: {'PASS' if reweight / fresh < 0.05 else 'FAIL'})"
     )
+
+
+def _wait_for_half_of_entry_3(entries: Path, seconds: float, engine: str) -> None:
+    """Local: `seconds` (2.5 of the entries' share of the fresh build). Ray: until two entries are
+    finished and the third has its first piece group kept."""
+    if engine == "local":
+        time.sleep(seconds)
+        return
+    while True:
+        finished = [p for p in entries.glob("*/entry.json") if ".part" not in p.parent.name]
+        if len(finished) >= 2 and list(entries.glob("*.partial/pieces-*[0-9]/counts.json")):
+            return
+        time.sleep(0.1)
 
 
 def _weights_yaml(n: int, factor: int) -> str:
@@ -233,17 +261,20 @@ def _rows(out: Path) -> int:
     return json.loads((out / "images" / "build_report.json").read_text())["rows"]
 
 
-def _cli_start(config: Path, out: Path, work: Path) -> subprocess.Popen:
+def _cli_start(config: Path, out: Path, work: Path, *extra: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(_common.REPO)}
     return subprocess.Popen(
-        [*command, "--work-dir", str(work)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*command, "--work-dir", str(work), *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
-def _cli(config: Path, out: Path, work: Path) -> float:
+def _cli(config: Path, out: Path, work: Path, *extra: str) -> float:
     start = time.perf_counter()
-    assert _cli_start(config, out, work).wait() == 0
+    assert _cli_start(config, out, work, *extra).wait() == 0
     return time.perf_counter() - start
 
 
@@ -258,6 +289,8 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--images", type=int, default=300, help="JPEG rows per entry in part 2")
     parser.add_argument("--image-entries", type=int, default=4)
+    parser.add_argument("--files-per-entry", type=int, default=16, help="part 2 (Ray: one piece each)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local", help="part 2's engine")
     parser.add_argument("--skip", choices=("1", "2"), help="skip part 1 or 2")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
