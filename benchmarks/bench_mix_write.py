@@ -268,13 +268,16 @@ def _cli_start(config: Path, out: Path, work: Path, *extra: str) -> subprocess.P
         [*command, "--work-dir", str(work), *extra],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
 def _cli(config: Path, out: Path, work: Path, *extra: str) -> float:
     start = time.perf_counter()
-    assert _cli_start(config, out, work, *extra).wait() == 0
+    process = _cli_start(config, out, work, *extra)
+    _, stderr = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"the build failed ({process.returncode}):\n{stderr.decode()[-3000:]}")
     return time.perf_counter() - start
 
 

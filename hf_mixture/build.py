@@ -10,7 +10,7 @@ from pathlib import Path
 from hf_mixture.config.load import load_stage_config
 from hf_mixture.config.model import StageConfig
 from hf_mixture.engines import Engine, Session, open_engine
-from hf_mixture.errors import SourceError
+from hf_mixture.errors import SamplingError, SourceError
 from hf_mixture.export.card import card_body
 from hf_mixture.export.entry_files import EntryFiles
 from hf_mixture.export.folder import save_stage_yaml
@@ -133,6 +133,13 @@ def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntrySt
     sizes = [o.num_rows for o in outputs]
     probabilities = entry_probabilities([e.length_group for e in config.entries], sizes, config.weights)
     warn_empty_entries([e.name for e in config.entries], sizes, stacklevel=3)
+    never = [e.label for e, n, p in zip(config.entries, sizes, probabilities) if n and not p]
+    if never and strategy != "first_exhausted":
+        raise SamplingError(
+            f"{config.path}: weights: {', '.join(never)} have rows but weight 0, so stopping_strategy "
+            f"{strategy} never ends; give their length_group a weight > 0, remove them, or set "
+            "stage.stopping_strategy: first_exhausted"
+        )
     order = plan_mix(
         sizes, probabilities, seed=settings.seed, stopping_strategy=strategy, num_samples=settings.num_samples
     )

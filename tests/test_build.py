@@ -11,6 +11,7 @@ from factories import t2i_entry, t2i_table, write_json, write_parquet, write_sta
 from PIL import Image
 
 from hf_mixture.build import build_stage
+from hf_mixture.errors import SamplingError
 from hf_mixture.mixing.interleave import EmptyEntryWarning
 from hf_mixture.schema import COLUMNS
 
@@ -210,4 +211,15 @@ def test_all_entries_empty_is_an_error_naming_the_file(tmp_path):
     config = write_stage(tmp_path / "s.yaml", [t2i_entry(low)])
     with warnings.catch_warnings(), pytest.raises(ValueError, match=r"s\.yaml: no entry kept any row"):
         warnings.simplefilter("ignore")
+        quiet_build(config, tmp_path / "out")
+
+
+def test_a_group_weighted_zero_with_rows_stops_the_build_naming_its_entries(tmp_path):
+    a, b = t2i_table(tmp_path, 4, name="a"), t2i_table(tmp_path, 3, name="b")
+    config = write_stage(
+        tmp_path / "s.yaml",
+        [t2i_entry(a, name="a", length_group="x"), t2i_entry(b, name="b", length_group="y")],
+        weights={"x": 100, "y": 0},
+    )
+    with pytest.raises(SamplingError, match=r"datasets\[1\] \(b\) have rows but weight 0"):
         quiet_build(config, tmp_path / "out")

@@ -106,3 +106,4 @@ def test_a_build_killed_mid_entry_reuses_every_finished_entry_when_run_again(tmp
     assert fresh.wait(timeout=300) == 0
     assert shard_bytes(tmp_path / "out", "s") == shard_bytes(tmp_path / "fresh", "s")
     assert pq.read_metadata(next((tmp_path / "out" / "s").glob("train-*"))).num_rows == 1006
+
