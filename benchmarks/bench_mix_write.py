@@ -253,8 +253,11 @@ def _wait_for_half_of_entry_3(entries: Path, seconds: float, engine: str) -> Non
         time.sleep(0.1)
 
 
-def _weights_yaml(n: int, factor: int) -> str:
-    return "weights:\n" + "".join(f"  g{i}: {100 * (factor**i)}\n" for i in range(n))
+def _weights_yaml(n: int, changed: bool) -> str:
+    """Equal group weights, or (changed) weights that move the shares by up to 25 % (the stage's
+    size stays about the same: `all_exhausted` over weights far apart would write many more rows)."""
+    weights = [100 + ((25 * (i % 3) - 25) if changed else 0) for i in range(n)]
+    return "weights:\n" + "".join(f"  g{i}: {w}\n" for i, w in enumerate(weights))
 
 
 def _rows(out: Path) -> int:
