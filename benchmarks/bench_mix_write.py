@@ -127,7 +127,8 @@ def _today(paths, probabilities, out, cache, files, shards: int) -> int:
     """The driver step as it was: Arrow cache, `interleave_datasets`, shards of the mixed Dataset."""
     import datasets
 
-    from hf_mixture.export.hub_folder import shard_layout, shard_name, write_parquet
+    from hf_mixture.export.hub_folder import shard_count, shard_name, write_parquet
+    from hf_mixture.export.shards import ROW_GROUP_ROWS
     from hf_mixture.mixing.order import plan_mix
 
     parts = [datasets.Dataset.from_parquet(str(p), features=FEATURES, cache_dir=cache) for p in paths]
@@ -135,12 +136,12 @@ def _today(paths, probabilities, out, cache, files, shards: int) -> int:
         parts, probabilities=probabilities, seed=42, stopping_strategy=STRATEGY
     )
     order = plan_mix([len(p) for p in parts], probabilities, seed=42, stopping_strategy=STRATEGY)
-    count, rows_per_group = shard_layout(order, files, shards)
+    count = shard_count(order, files, shards)
     Path(out, "s").mkdir(parents=True, exist_ok=True)
     cache_files = [f["filename"] for f in mixed.cache_files]
     for index in range(count):
         shard = mixed.shard(num_shards=count, index=index, contiguous=True)
-        write_parquet(shard, Path(out, "s", shard_name(index, count)), rows_per_group, release=cache_files)
+        write_parquet(shard, Path(out, "s", shard_name(index, count)), ROW_GROUP_ROWS, release=cache_files)
     return len(mixed)
 
 

@@ -4,7 +4,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hf_mixture.config.load import load_stage_config
@@ -15,7 +15,8 @@ from hf_mixture.export.card import card_body
 from hf_mixture.export.entry_files import EntryFiles
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
-from hf_mixture.export.readme import update_readme
+from hf_mixture.export.readme_update import rebuild_readme, withdraw_sizes
+from hf_mixture.export.remote_out import RemoteFolder, is_remote, publish_stage
 from hf_mixture.export.report import format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import warn_empty_entries
@@ -36,7 +37,7 @@ class BuildResult:
     piece groups] of the entries a failed build had started (`--engine ray`)."""
 
     stage: str
-    out_dir: Path
+    out_dir: Path | str  # the URL for a remote --out (whose written files were local, now removed)
     written: WrittenStage
     entries: tuple[EntryStats, ...]
     report_path: Path
@@ -66,6 +67,10 @@ def build_stage(
     reuse (`fresh`: build every entry again); None: a temporary folder removed after the build."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, strict=strict, overrides=overrides)
+    if is_remote(out_dir):
+        return _build_to_remote(
+            config, str(out_dir), work_dir=work_dir, fresh=fresh, engine=engine, address=address, echo=echo
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
@@ -74,12 +79,18 @@ def build_stage(
         outputs, stats, reuse = _build_entries(config, cache, session, echo)
         order, strategy = _mix(config, outputs, stats)
         written = write_stage(
-            out_dir, settings.name, order, outputs, num_shards=settings.num_shards, run=session.run
+            out_dir,
+            settings.name,
+            order,
+            outputs,
+            num_shards=settings.num_shards,
+            run=session.run,
+            before_publish=lambda: withdraw_sizes(out_dir, settings.name),
         )
     summary = {**_summary(config, strategy, written), **reuse}
     path = write_report(out_dir, settings.name, summary, stats)
     save_stage_yaml(out_dir, settings.name, config.text)
-    update_readme(out_dir, settings.name, written, body=card_body(out_dir))
+    rebuild_readme(out_dir, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text, *reuse.values())
@@ -94,6 +105,23 @@ def _work_folder(work_dir: str | Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="hf-mixture-") as folder:
         yield Path(folder)
+
+
+def _build_to_remote(
+    config: StageConfig, url: str, *, work_dir, fresh: bool, engine, address, echo
+) -> BuildResult:
+    """Build into a local folder under `work_dir`, then publish the stage to the fsspec URL `url`
+    (hf_mixture/export/remote_out.py); options for it: the stage's `storage_options[<scheme>]`."""
+    scheme = url.split("://", 1)[0]
+    remote = RemoteFolder(url, config.settings.storage_options.get(scheme, {}))
+    remote.key()  # an unusable URL or a missing fsspec driver fails here, before any work
+    with tempfile.TemporaryDirectory(prefix="hf-mixture-out-", dir=work_dir) as local:
+        result = build_stage(
+            config, local, work_dir=work_dir, fresh=fresh, engine=engine, address=address, echo=echo
+        )
+        publish_stage(remote, local, config.settings.name)
+    echo(f"published stage {config.settings.name} to {url}")
+    return replace(result, out_dir=url)
 
 
 def _build_entries(

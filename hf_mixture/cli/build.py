@@ -12,7 +12,12 @@ from hf_mixture.work_dir import WORK_DIR_ENV, default_work_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="stage YAML file (LaViDa-O format, optional `stage:` block)")
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        help="output folder or fsspec URL, e.g. s3://bucket/prefix (options: stage.storage_options.<scheme>; "
+        f"default: {DEFAULT_OUT})",
+    )
     parser.add_argument(
         "--work-dir",
         default=str(default_work_dir()),

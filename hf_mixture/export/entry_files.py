@@ -72,28 +72,45 @@ def read_arrow(path: str) -> pa.Table:
 
 
 def data_bytes(table: pa.Table | pa.RecordBatch) -> int:
-    """The bytes of the values in `table`: variable-size values by their length plus 4 bytes of
-    offset, fixed-width values by their width, lists by their items plus 4 bytes; validity bitmaps
-    and padding are not counted. Additive over rows, so it does not depend on chunking."""
-    total = 0
+    """The bytes of the values in `table` (`table_row_bytes` summed): the same for the same rows
+    however they are split into files or chunks."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    return int(table_row_bytes(table).sum()) if table.num_rows else 0
+
+
+def table_row_bytes(table: pa.Table) -> np.ndarray:
+    """Bytes of each row of `table`: values plus 4 bytes per offset (what parquet's uncompressed
+    `total_byte_size` roughly counts before encoding)."""
+    total = np.zeros(table.num_rows, dtype=np.int64)
     for column in table.columns:
-        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        total += sum(_array_bytes(chunk) for chunk in chunks)
+        start = 0
+        for chunk in column.chunks:
+            total[start : start + len(chunk)] += _value_bytes(chunk)
+            start += len(chunk)
     return total
 
 
-def _array_bytes(array: pa.Array) -> int:
+def _value_bytes(array: pa.Array) -> np.ndarray:
     kind = array.type
-    if pa.types.is_struct(kind):
-        return sum(_array_bytes(child) for child in array.flatten())
+    if pa.types.is_binary(kind) or pa.types.is_string(kind) or pa.types.is_large_binary(kind) or \
+            pa.types.is_large_string(kind):  # fmt: skip
+        return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) + 4
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return 4 * len(array) + _array_bytes(array.flatten())
-    variable = (pa.types.is_binary, pa.types.is_string, pa.types.is_large_binary, pa.types.is_large_string)
-    if any(test(kind) for test in variable):
-        return 4 * len(array) + int(pc.sum(pc.binary_length(array)).as_py() or 0)
-    if pa.types.is_null(kind):
-        return 0
-    return max(1, kind.bit_width // 8) * len(array)
+        offsets = array.offsets.to_numpy().astype(np.int64)
+        child = array.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+        cumulative = np.concatenate([[0], np.cumsum(_value_bytes(child))])
+        relative = offsets - offsets[0]
+        return cumulative[relative[1:]] - cumulative[relative[:-1]] + 4
+    if pa.types.is_struct(kind):
+        total = np.zeros(len(array), dtype=np.int64)
+        for index in range(kind.num_fields):
+            total += _value_bytes(array.field(index))
+        return total
+    try:
+        return np.full(len(array), max(1, kind.bit_width // 8), dtype=np.int64)
+    except ValueError:  # not fixed width: spread the array's bytes evenly
+        return np.full(len(array), array.nbytes // max(1, len(array)), dtype=np.int64)
 
 
 class StageRows:

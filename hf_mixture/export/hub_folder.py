@@ -2,20 +2,23 @@
 
 `<out>/<stage>/train-NNNNN-of-NNNNN.parquet`. Shards are written under a temporary folder
 `<out>/.<stage>-tmp<pid>-*` and moved into place (one atomic rename each) only when all are
-complete, so the `<stage>/train-*` glob never matches a partial file; stale shards of an earlier
+complete (synced, renamed under the folder lock: hf_mixture/export/out_folder.py), so the
+`<stage>/train-*` glob never matches a partial file; stale shards of an earlier
 build of the stage are removed after the new ones are in place. A build that was killed leaves
 its temporary folder behind; the next build of the stage removes it (when its process is gone).
 
-Each shard is one `write_shard` task (export/shards.py): it regenerates its part of the stage
-order from the entries' row counts (mixing/order.py) and reads exactly its rows from the entries'
-files (export/entry_files.py), so nothing on the machine that runs `write_stage` grows with the
-rows; the engine decides where the tasks run (`run`). Shards are written with the settings of
-`Dataset.to_parquet` (datasets' `ParquetDatasetWriter`: features in the `huggingface` schema
-metadata, per-column options, content-defined chunking and its key-value metadata, page index),
-one `write_table` per row group as it does, each row group one chunk per column (the bytes depend
-on the rows only, not on how the entries' files were cut). Without an indices mapping,
-`write_parquet(dataset)` writes the bytes `to_parquet` writes (tests/test_perf_stage.py compares
-them). Pages of memory-mapped Arrow files read for a row group are released after it is written
+Shards are written with the settings of `Dataset.to_parquet` (datasets' `ParquetDatasetWriter`:
+features in the `huggingface` schema metadata, per-column options, content-defined chunking and
+its key-value metadata, page index), one `write_table` per row group as it does. Row groups are
+cut by the bytes of their rows (computed from Arrow offsets, before writing), not by an average
+row size, so 300 large images after 6000 captions do not make one 300 MB group. When no group
+reaches the byte bound and there is no indices mapping, the bytes are the ones `to_parquet` writes
+(tests/test_perf_stage.py compares them). With one (an interleave), `to_parquet` gathers a row
+group one row at a time (a table of N one-row chunks, slow to encode); here its rows are taken
+from the few contiguous source ranges they come from, into one chunk: same rows, row groups and
+settings, but the writer may cut pages elsewhere, so the bytes differ from `to_parquet`'s
+(deterministically: same seed, same bytes).
+Pages of the memory-mapped Arrow cache read for a row group are released after it is written
 (`release_mapped_pages`), so the resident size of a build does not grow with the rows written.
 """
 
@@ -35,13 +38,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hf_mixture.export.entry_files import EntryFiles
-from hf_mixture.export.shards import shard_tasks, write_shard, write_tables
+from hf_mixture.export.entry_files import EntryFiles, release_mapped_pages, table_row_bytes
+from hf_mixture.export.out_folder import folder_lock, out_path, publish_file
+from hf_mixture.export.shards import (
+    ROW_GROUP_BYTES,
+    group_bounds,
+    shard_tasks,
+    source_ranges,
+    write_shard,
+    write_tables,
+)
 from hf_mixture.mixing.order import MixOrder
 
 SPLIT = "train"
 MAX_SHARD_BYTES = 500 * 1024**2
-ROW_GROUP_BYTES = 32 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -72,71 +82,103 @@ def write_stage(
     *,
     num_shards: int | None = None,
     run: Callable[[Callable, list], list] | None = None,
+    before_publish: Callable[[], None] | None = None,
 ) -> WrittenStage:
     """Write the rows of `entries` in `order` as the parquet shards of `stage` under `out_dir`.
-    The rows' average data size sizes shards (<= 500 MB) and row groups (about 32 MB). `run(fn,
-    items)` runs the shard writes (default: one after the other here; `--engine ray`: Ray tasks)."""
+    The rows' average data size sizes shards (<= 500 MB); row groups are cut by the bytes of their
+    rows (`ROW_GROUP_BYTES`, at most `ROW_GROUP_ROWS` rows). `run(fn, items)` runs the shard writes
+    (default: one after the other here; `--engine ray`: Ray tasks). `before_publish` runs under the
+    folder lock just before the shards are renamed into place (the build withdraws the stage's
+    recorded sizes from the README there). OutputError when `stage` would leave `out_dir`."""
     out_dir = Path(out_dir)
-    stage_dir = out_dir / stage
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    count, rows_per_group = shard_layout(order, entries, num_shards)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage_dir = out_path(out_dir, stage)
+    count = shard_count(order, entries, num_shards)
     remove_leftovers(out_dir, stage)
-    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(stage), dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(stage), dir=out_path(out_dir)))
     try:
         names = [shard_name(i, count) for i in range(count)]
-        tasks = shard_tasks(order, entries, count, rows_per_group, [staging / n for n in names])
+        tasks = shard_tasks(order, entries, count, [staging / n for n in names])
         (run or _run_here)(write_shard, tasks)
-        _replace_shards(stage_dir, staging, names)
+        with folder_lock(out_dir):
+            if before_publish is not None:
+                before_publish()
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            _replace_shards(out_dir, stage, staging, names)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    files = tuple(stage_dir / name for name in names)
-    return WrittenStage(
-        files=files,
-        num_examples=order.total,
-        num_bytes=_uncompressed_bytes(files),
-        download_size=sum(f.stat().st_size for f in files),
-    )
+    return written_stage(tuple(stage_dir / name for name in names))
 
 
-def shard_layout(order: MixOrder, entries: Sequence[EntryFiles], num_shards: int | None) -> tuple[int, int]:
-    """(shards, rows per row group) of a stage: from `num_shards` or the rows' average data size."""
+def shard_count(order: MixOrder, entries: Sequence[EntryFiles], num_shards: int | None) -> int:
+    """Shards of a stage: `num_shards`, or as many as keep each under MAX_SHARD_BYTES at the rows'
+    average data size; at most one per row."""
     rows = sum(e.num_rows for e in entries)
     row_bytes = sum(e.data_bytes for e in entries) / max(1, rows)
     count = num_shards or max(1, math.ceil(order.total * row_bytes / MAX_SHARD_BYTES))
-    count = max(1, min(count, order.total))
-    return count, max(1, min(10_000, int(ROW_GROUP_BYTES / max(row_bytes, 1.0))))
+    return max(1, min(count, order.total))
 
 
 def _run_here(function: Callable, items: list) -> list:
     return [function(item) for item in items]
 
 
+def written_stage(files: tuple[Path, ...]) -> WrittenStage:
+    """Rows and sizes of a stage's shards, from their parquet footers."""
+    metadata = [pq.read_metadata(f) for f in files]
+    return WrittenStage(
+        files=files,
+        num_examples=sum(m.num_rows for m in metadata),
+        num_bytes=sum(m.row_group(i).total_byte_size for m in metadata for i in range(m.num_row_groups)),
+        download_size=sum(f.stat().st_size for f in files),
+    )
+
+
 def write_parquet(
-    dataset: datasets.Dataset, path: str | Path, batch_size: int, *, release: Iterable[str] = ()
+    dataset: datasets.Dataset,
+    path: str | Path,
+    batch_size: int,
+    *,
+    max_bytes: int = ROW_GROUP_BYTES,
+    release: Iterable[str] = (),
 ) -> None:
-    """`dataset.to_parquet(path, batch_size=batch_size)` with each row group gathered by
-    `row_groups` (the same bytes when `dataset` has no indices mapping); resident pages of the
-    memory-mapped files `release` are dropped after each row group."""
-    write_tables(row_groups(dataset, batch_size), path, dataset.features, release=release)
+    """`dataset.to_parquet(path, batch_size=batch_size)` with row groups of at most `batch_size`
+    rows and `max_bytes` uncompressed Arrow bytes (a row larger than that is a group alone), each
+    gathered by `row_groups` (the same bytes as `to_parquet` when no group reaches `max_bytes` and
+    `dataset` has no indices mapping); resident pages of the memory-mapped files `release` are
+    dropped after each row group. Safe to call from a worker process (Ray task) per shard."""
+    bounds = group_bounds(dataset_row_bytes(dataset), max_bytes, batch_size)
+    release = list(release)
+    write_tables(
+        row_groups(dataset, bounds), path, dataset.features, after_group=lambda: release_mapped_pages(release)
+    )
 
 
-def row_groups(dataset: datasets.Dataset, batch_size: int) -> Iterator[pa.Table]:
-    """`dataset`'s rows in order, `batch_size` at a time, as Arrow tables of one chunk per column
+def dataset_row_bytes(dataset: datasets.Dataset) -> np.ndarray:
+    """Uncompressed Arrow bytes of each row of `dataset`, in its order (indices mapping applied),
+    computed from offsets and lengths only (binary values are not read)."""
+    data = dataset.data
+    if dataset._indices is None:
+        return table_row_bytes(data.fast_slice(0, len(dataset)))
+    unique, inverse, ranges = source_ranges(dataset._indices.column(0).to_numpy().astype(np.int64))
+    sizes = [table_row_bytes(data.fast_slice(first, length)) for first, length in ranges]
+    return np.concatenate(sizes)[inverse] if sizes else np.zeros(0, np.int64)
+
+
+def row_groups(dataset: datasets.Dataset, bounds: list[tuple[int, int]]) -> Iterator[pa.Table]:
+    """`dataset`'s rows in order, one table per `(start, stop)` of `bounds`, of one chunk per column
     when the dataset has an indices mapping (each gathered from the contiguous source ranges its
     rows come from: an interleave reads every entry in order, so a group spans few ranges)."""
     data = dataset.data  # `fast_slice`: a binary search over the chunks, not a walk through them
     if dataset._indices is None:
-        for start in range(0, len(dataset), batch_size):
-            yield data.fast_slice(start, batch_size)
+        for start, stop in bounds:
+            yield data.fast_slice(start, stop - start)
         return
     positions = dataset._indices.column(0)
-    for start in range(0, len(dataset), batch_size):
-        wanted = positions.slice(start, batch_size).to_numpy().astype(np.int64)
-        unique, inverse = np.unique(wanted, return_inverse=True)
-        breaks = np.flatnonzero(np.diff(unique) != 1) + 1
-        firsts = unique[np.r_[0, breaks]]
-        lengths = np.diff(np.r_[0, breaks, len(unique)])
-        ranges = [data.fast_slice(int(first), int(length)) for first, length in zip(firsts, lengths)]
+    for start, stop in bounds:
+        wanted = positions.slice(start, stop - start).to_numpy().astype(np.int64)
+        _, inverse, spans = source_ranges(wanted)
+        ranges = [data.fast_slice(first, length) for first, length in spans]
         compact = pa.concat_tables(ranges).combine_chunks()
         del ranges
         yield compact.take(pa.array(inverse, pa.int64()))
@@ -177,18 +219,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _replace_shards(stage_dir: Path, staging: Path, names: list[str]) -> None:
-    """New shards renamed into place first, then stale ones removed: the glob never matches none."""
+def _replace_shards(out_dir: Path, stage: str, staging: Path, names: list[str]) -> None:
+    """New shards renamed into place first (synced, one atomic rename each, proven inside
+    `out_dir`), then stale ones removed: the glob never matches none."""
     for name in names:
-        os.replace(staging / name, stage_dir / name)
-    for stale in stage_dir.glob(f"{SPLIT}-*"):
+        publish_file(staging / name, out_dir, Path(stage, name))
+    for stale in out_path(out_dir, stage).glob(f"{SPLIT}-*"):
         if stale.name not in names:
             stale.unlink()
-
-
-def _uncompressed_bytes(files) -> int:
-    total = 0
-    for path in files:
-        metadata = pq.read_metadata(path)
-        total += sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-    return total
