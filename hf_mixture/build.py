@@ -21,7 +21,7 @@ from hf_mixture.export.report import format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import warn_empty_entries
 from hf_mixture.mixing.order import MixOrder, plan_mix
-from hf_mixture.mixing.probabilities import default_stopping_strategy, entry_probabilities
+from hf_mixture.mixing.probabilities import default_stopping_strategy, entry_probabilities, group_table
 from hf_mixture.redact import redact
 from hf_mixture.stats import EntryStats
 from hf_mixture.work_dir import EntryCache, entry_key
@@ -87,7 +87,7 @@ def build_stage(
             run=session.run,
             before_publish=lambda: withdraw_sizes(out_dir, settings.name),
         )
-    summary = {**_summary(config, strategy, written), **reuse}
+    summary = {**_summary(config, strategy, written, stats), **reuse}
     path = write_report(out_dir, settings.name, summary, stats)
     save_stage_yaml(out_dir, settings.name, config.text)
     rebuild_readme(out_dir, body=card_body(out_dir))
@@ -159,7 +159,10 @@ def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntrySt
     settings = config.settings
     strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
     sizes = [o.num_rows for o in outputs]
-    probabilities = entry_probabilities([e.length_group for e in config.entries], sizes, config.weights)
+    groups = [e.length_group for e in config.entries]
+    probabilities = entry_probabilities(
+        groups, sizes, config.weights, config.batch_sizes, settings.batch_size
+    )
     warn_empty_entries([e.name for e in config.entries], sizes, stacklevel=3)
     never = [e.label for e, n, p in zip(config.entries, sizes, probabilities) if n and not p]
     if never and strategy != "first_exhausted":
@@ -177,9 +180,13 @@ def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntrySt
     return order, strategy
 
 
-def _summary(config: StageConfig, strategy: str, written: WrittenStage) -> dict:
-    """The stage-level part of the build report."""
+def _summary(config: StageConfig, strategy: str, written: WrittenStage, stats: list[EntryStats]) -> dict:
+    """The stage-level part of the build report; grouped stages add, per group, LaViDa-O's per-step
+    probability and the row share those steps give (`mixing.probabilities.group_table`)."""
     settings = config.settings
+    group_rows = {}
+    for entry_stats in stats:
+        group_rows[entry_stats.length_group] = group_rows.get(entry_stats.length_group, 0) + entry_stats.rows
     return {
         "stage": settings.name,
         "config": str(config.path),
@@ -190,6 +197,12 @@ def _summary(config: StageConfig, strategy: str, written: WrittenStage) -> dict:
         "grouped": config.grouped,
         "weights": config.weights,
         "batch_sizes": config.batch_sizes,
+        "batch_size": settings.batch_size,
+        "groups": group_table(group_rows, config.weights, config.batch_sizes, settings.batch_size)
+        if config.grouped
+        else {},
+        "entry_settings": {e.key: e.row_settings() for e in config.entries},
+        "image_check": settings.image_check,
         "warnings": [redact(w) for w in config.warnings],
     }
 

@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from hf_mixture.config.model import (
     STOPPING_STRATEGIES,
     EntryConfig,
@@ -49,6 +51,7 @@ ENTRY_KEYS = (
 )
 STAGE_KEYS = (
     "name",
+    "batch_size",
     "resolution",
     "seed",
     "stopping_strategy",
@@ -128,8 +131,21 @@ def load_stage_config(
         weights=weights,
         batch_sizes=batch_sizes,
         warnings=tuple(problems.warnings),
-        text=document.path.read_text(encoding="utf-8"),
+        text=_text_with_overrides(document, overrides or {}),
     )
+
+
+def _text_with_overrides(document: YamlDocument, overrides: Mapping) -> str:
+    """The YAML text the stage was built from: the file as written, or, when `overrides` set
+    `stage:` keys, the file's data with them applied (so a saved stage file and the card say
+    `seed: 7` after `--seed 7`), under a comment naming them."""
+    text = document.path.read_text(encoding="utf-8")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given or not isinstance(document.data, dict):
+        return text
+    data = {**document.data, "stage": {**(document.data.get("stage") or {}), **given}}
+    header = f"# {document.path.name} with overrides: {', '.join(f'{k}={v}' for k, v in given.items())}\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _check_unknown(problems: _Problems, mapping: dict, allowed, key_path: tuple, what: str) -> None:
@@ -165,7 +181,7 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     _check_unknown(problems, raw, STAGE_KEYS, ("stage",), "stage key")
     kwargs = {"name": _stage_name(problems, raw, overrides, yaml_path)}
-    for key in ("resolution", "num_samples", "num_shards", "image_workers"):
+    for key in ("resolution", "num_samples", "num_shards", "image_workers", "batch_size"):
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:

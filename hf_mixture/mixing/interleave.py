@@ -23,14 +23,17 @@ def mix_entries(
     groups: Sequence[str],
     *,
     weights: dict | None,
+    batch_sizes: dict | None = None,
+    batch_size: int | None = None,
     seed: int,
     stopping_strategy: str,
     num_samples: int | None = None,
 ) -> tuple[datasets.Dataset | None, list[float]]:
-    """The interleaved stage and each entry's probability. Empty entries are left out (with a
+    """The interleaved stage and each entry's probability (`entry_probabilities`: LaViDa-O's
+    rows-seen shares with `batch_sizes` and the per-device `batch_size`). Empty entries are left out (with a
     warning) and get probability 0; `num_samples` keeps the first N rows of the mix."""
     sizes = [len(part) for part in parts]
-    probabilities = entry_probabilities(groups, sizes, weights)
+    probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
     warn_empty_entries(names, sizes, stacklevel=3)
     kept = [i for i, size in enumerate(sizes) if size]
     if not kept:
