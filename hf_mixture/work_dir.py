@@ -3,8 +3,8 @@
 `<work dir>/entries/<key>/` holds one entry's files (export/entry_files.py) and `entry.json`
 (file list, row counts, the entry's counts). The key is a SHA-256 of:
 - the entry's YAML settings (everything but its position in the file),
-- the stage settings that change an entry's rows (all but name, stopping_strategy, num_samples,
-  num_shards, license, image_workers), the seed included (sampling is seeded per entry),
+- the stage settings that change an entry's rows (all but name, batch_size, stopping_strategy,
+  num_samples, num_shards, license, image_workers), the seed included (sampling is seeded per entry),
 - the folder of the YAML file (relative paths resolve against it),
 - each source file's fingerprint (size and modification time, or the object store's ETag),
 - the code version (hash of hf_mixture/ and builders/ sources).
@@ -37,7 +37,15 @@ from hf_mixture.stats import EntryStats
 
 WORK_DIR_ENV = "HF_MIXTURE_WORK_DIR"
 MANIFEST = "entry.json"
-MIX_ONLY_SETTINGS = ("name", "stopping_strategy", "num_samples", "num_shards", "license", "image_workers")
+MIX_ONLY_SETTINGS = (
+    "name",
+    "batch_size",
+    "stopping_strategy",
+    "num_samples",
+    "num_shards",
+    "license",
+    "image_workers",
+)
 _PART = re.compile(r"^[0-9a-f]{64}\.part-(\d+)-")
 
 
