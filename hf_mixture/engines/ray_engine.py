@@ -188,6 +188,7 @@ class RayEngine:
             work = folder / f"{final.name}.tmp-{os.getpid()}"
             shutil.rmtree(work, ignore_errors=True)
             counts = _summed_counts(spec, self._run(spec, group, starts, selection, work))
+            work.mkdir(parents=True, exist_ok=True)  # Ray writes no folder for a group without rows
             (work / GROUP_MANIFEST).write_text(json.dumps(counts), encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
             os.replace(work, final)
