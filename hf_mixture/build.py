@@ -163,7 +163,7 @@ def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntrySt
     probabilities = entry_probabilities(
         groups, sizes, config.weights, config.batch_sizes, settings.batch_size
     )
-    warn_empty_entries([e.name for e in config.entries], sizes, stacklevel=3)
+    warn_empty_entries([e.name for e in config.entries], sizes, [s.why_empty() for s in stats], stacklevel=3)
     never = [e.label for e, n, p in zip(config.entries, sizes, probabilities) if n and not p]
     if never and strategy != "first_exhausted":
         raise SamplingError(

@@ -28,13 +28,15 @@ def mix_entries(
     seed: int,
     stopping_strategy: str,
     num_samples: int | None = None,
+    why_empty: Sequence[str] | None = None,
 ) -> tuple[datasets.Dataset | None, list[float]]:
     """The interleaved stage and each entry's probability (`entry_probabilities`: LaViDa-O's
-    rows-seen shares with `batch_sizes` and the per-device `batch_size`). Empty entries are left out (with a
-    warning) and get probability 0; `num_samples` keeps the first N rows of the mix."""
+    rows-seen shares with `batch_sizes` and the per-device `batch_size`). Empty entries are left
+    out (with a warning saying why: `why_empty[i]`, e.g. from `EntryStats.why_empty`) and get
+    probability 0; `num_samples` keeps the first N rows of the mix."""
     sizes = [len(part) for part in parts]
     probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
-    warn_empty_entries(names, sizes, stacklevel=3)
+    warn_empty_entries(names, sizes, why_empty, stacklevel=3)
     kept = [i for i, size in enumerate(sizes) if size]
     if not kept:
         return None, probabilities
@@ -52,12 +54,16 @@ def mix_entries(
     return mixed, probabilities
 
 
-def warn_empty_entries(names: Sequence[str], sizes: Sequence[int], stacklevel: int = 2) -> None:
-    """An EmptyEntryWarning for each entry with no rows (it is left out of the mix)."""
-    for name, size in zip(names, sizes):
+def warn_empty_entries(
+    names: Sequence[str], sizes: Sequence[int], why_empty: Sequence[str] | None = None, stacklevel: int = 2
+) -> None:
+    """An EmptyEntryWarning for each entry with no rows (it is left out of the mix), saying why
+    (`why_empty[i]`, e.g. from `EntryStats.why_empty`) when given."""
+    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(names)
+    for name, size, why in zip(names, sizes, reasons):
         if size == 0:
             warnings.warn(
-                f"entry {name!r} has no rows after filters and sampling; left out of the mix",
+                f"entry {name!r} has no rows {why}; left out of the mix",
                 EmptyEntryWarning,
                 stacklevel=stacklevel,
             )
