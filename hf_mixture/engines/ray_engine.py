@@ -66,6 +66,7 @@ from hf_mixture.export.entry_files import EntryFiles, data_bytes
 from hf_mixture.export.hub_folder import _process_alive
 from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
+from hf_mixture.media.resize import use_libvips
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
@@ -401,6 +402,7 @@ def _worker_media(spec: EntrySpec) -> tuple:
             old_executor.shutdown(wait=False)
         _MEDIA.clear()
         fetcher = spec.builder(tuple(spec.entry.files)).fetcher()
+        use_libvips()  # a Ray worker process never forks: resize as the local decode workers do
         _MEDIA[spec.token] = fetcher, ThreadPoolExecutor(max_workers=spec.config.settings.image_workers)
     return _MEDIA[spec.token]
 
