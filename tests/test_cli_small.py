@@ -1,7 +1,5 @@
 """Small command-line behaviours a new user meets: default stage, `functions`, help texts."""
 
-import tempfile
-
 import pytest
 from factories import t2i_entry, t2i_table, write_stage
 
@@ -11,6 +9,7 @@ from hf_mixture.export.folder import read_stage_columns
 from hf_mixture.export.report import load_report
 from hf_mixture.preprocess.registry import get_preprocess, known_names
 from hf_mixture.schema import TASKS
+from hf_mixture.work_dir import default_work_dir
 
 pytest_plugins = ["publish_fixtures"]
 
@@ -64,4 +63,4 @@ def test_seed_and_work_dir_help_say_their_real_defaults(capsys):
         main(["build", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: stage.seed, else 42)" in text and "--seed SEED" in text
-    assert f"$TMPDIR, here {tempfile.gettempdir()})" in text
+    assert f"now {default_work_dir()})" in text  # the work folder kept between builds

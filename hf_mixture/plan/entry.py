@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hf_mixture.config.model import EntryConfig, StageConfig
+from hf_mixture.engines.local import entry_builder
 from hf_mixture.errors import SamplingError, SourceError
 from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
 from hf_mixture.plan.probe import ProbeResult, RowSample, probe_rows
@@ -89,8 +90,6 @@ def plan_entry(config: StageConfig, entry: EntryConfig, cache_dir: str, probe_si
 
 
 def _plan_entry(config: StageConfig, entry: EntryConfig, cache_dir: str, probe_size: int) -> EntryPlan:
-    from hf_mixture.build import entry_builder  # build.py is the layer above the pipeline
-
     builder = entry_builder(config, entry, cache_dir)
     filters = entry_filters(entry, builder.loaded_columns())
     stats = builder.new_stats(filters)

@@ -1,50 +1,34 @@
-"""Rows written per entry and how often one row repeats, from the build's own interleave
-(`hf_mixture.build.mix_parts`) run on index-only datasets of the entries' sizes (a null column: no
-row data)."""
+"""Rows written per entry and how often one row repeats, from the build's own stage order
+(`hf_mixture.build.mix_order`: computed from the entries' row counts alone, mixing/order.py)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
-import datasets
 import numpy as np
-import pyarrow as pa
 
 from hf_mixture.config.model import StageConfig
-from hf_mixture.mixing.interleave import EmptyEntryWarning
 from hf_mixture.plan.entry import EntryPlan
+
+CHUNK_ROWS = 1 << 20  # rows of the order walked at a time
 
 
 def mix_plans(config: StageConfig, plans: Sequence[EntryPlan]) -> tuple[int, str]:
-    """Fill each plan's share, written rows and repeat factors; returns the stage's rows and the
-    stopping strategy."""
-    from hf_mixture.build import mix_parts  # build.py is the layer above: import on use
+    """Fill each plan's share, written rows and repeat factors (times one source row is written,
+    `dup` copies included); returns the stage's rows and the stopping strategy."""
+    from hf_mixture.build import mix_order  # build.py is the layer above: import on use
 
     sizes = [plan.rows for plan in plans]
-    parts = [datasets.Dataset(pa.table({"i": pa.nulls(n)})) for n in sizes]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmptyEntryWarning)  # the plan warns about empty entries itself
-        mixed, probabilities, strategy = mix_parts(config, parts)
-    total = 0 if mixed is None else len(mixed)
-    positions = np.zeros(0, dtype=np.int64) if mixed is None else _positions(mixed)
-    kept = [i for i, n in enumerate(sizes) if n]
-    starts = np.concatenate([[0], np.cumsum([sizes[i] for i in kept])])
-    for plan, probability in zip(plans, probabilities):
+    order, probabilities, strategy = mix_order(config, sizes)
+    per_row = [np.zeros(n // max(plan.dup_factor, 1), np.int64) for n, plan in zip(sizes, plans)]
+    for entries, rows in order.chunks(0, order.total, CHUNK_ROWS):
+        for i in np.unique(entries):
+            mine = rows[entries == i] // plans[i].dup_factor
+            per_row[i] += np.bincount(mine, minlength=len(per_row[i]))
+    for plan, probability, written, counts in zip(plans, probabilities, order.per_entry, per_row):
         plan.expected_share = probability
-    for slot, i in enumerate(kept):
-        plan = plans[i]
-        mine = positions[(positions >= starts[slot]) & (positions < starts[slot + 1])] - starts[slot]
-        per_row = np.bincount(mine // plan.dup_factor, minlength=sizes[i] // plan.dup_factor)
-        plan.written = len(mine)
-        plan.realised_share = len(mine) / total if total else 0.0
-        plan.repeat_mean = float(per_row.mean()) if len(per_row) else 0.0
-        plan.repeat_max = int(per_row.max()) if len(per_row) else 0
-    return total, strategy
-
-
-def _positions(mixed: datasets.Dataset) -> np.ndarray:
-    """Positions of the mix's rows in the non-empty parts laid end to end."""
-    if mixed._indices is None:  # one part, or its first rows: the mix is the part itself
-        return np.arange(len(mixed), dtype=np.int64)
-    return mixed._indices.column(0).to_numpy().astype(np.int64)
+        plan.written = int(written)
+        plan.realised_share = written / order.total if order.total else 0.0
+        plan.repeat_mean = float(counts.mean()) if len(counts) else 0.0
+        plan.repeat_max = int(counts.max()) if len(counts) else 0
+    return order.total, strategy
