@@ -58,7 +58,8 @@ def test_demo_rows_have_a_task_their_function_declares(demo_folder):
             assert task in get_preprocess(functions[source]).tasks, (stage, source, task)
 
 
-def test_seed_and_work_dir_help_say_their_real_defaults(capsys):
+def test_seed_and_work_dir_help_say_their_real_defaults(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # no line wrapping inside the path
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     text = " ".join(capsys.readouterr().out.split())
