@@ -355,7 +355,9 @@ def _builder_columns(fields: dict) -> list[str] | None:
 
 
 def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) -> str:
-    name = item.get("preprocess_fn")
+    from builders import default_preprocess_fn
+
+    name = item.get("preprocess_fn") or default_preprocess_fn(item.get("builder"))
     if not isinstance(name, str) or not name:
         problems.error(
             (*path, "preprocess_fn"),
