@@ -36,14 +36,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from builders.conversations import TURNS_TYPE, check_image_tokens
-from builders.options import ImageFolderOptions
-from builders.source import SourceBuilder, as_id, as_text, join_location, parent_of, string_list
+from builders.conversations import check_image_tokens
+from builders.source import as_id, as_text, join_location, parent_of, string_list
+from builders.visualwebinstruct import VisualWebInstructBuilder
 from hf_mixture.errors import SkipRow, SourceError
-from hf_mixture.sources.rows import table_rows
-from hf_mixture.sources.tables import TableReader
 
-SCHEMA = pa.schema([("id", pa.string()), ("image", pa.list_(pa.string())), ("conversations", TURNS_TYPE)])
 PREPROCESS_FN = "llava_conversations"
 SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
                  "system_tag": "system"}  # fmt: skip
@@ -109,32 +106,14 @@ def conversation_row(record: dict, images: list[str], messages, roles: Roles, sy
     return {"id": as_id(record.get("id")), "image": images, "conversations": turns}
 
 
-class LlavaBuilder(SourceBuilder):
-    """LLaVA / ShareGPT conversation records, with or without images."""
+class LlavaBuilder(VisualWebInstructBuilder):
+    """LLaVA / ShareGPT conversation records, with or without images (VisualWebInstruct's files and
+    rows, with the user's spellings)."""
 
     NAME = "llava"
-    OPTIONS = ImageFolderOptions
-    FILE_TYPES = (".jsonl", ".json", ".parquet")
     PREPROCESS_FN = PREPROCESS_FN
 
-    @classmethod
-    def schema(cls, options) -> pa.Schema:
-        return SCHEMA
-
-    def read_tables(self) -> Iterator[pa.Table]:
-        folder = self.folder_of_option(self.options.image_folder)
-        for path in self.entry.files:
-            yield from self.tables_of(self.kept(self.file_records(path), lambda r: self._row(r, folder)))
-
-    def file_records(self, path: str) -> Iterator[dict]:
-        """The records of a JSON array, JSONL or parquet file."""
-        if not path.lower().endswith(".parquet"):
-            yield from self.records(path)
-            return
-        for table in TableReader(self.storage, [path]).iter_tables():
-            yield from table_rows(table)
-
-    def _row(self, record: dict, folder: str | None) -> dict:
+    def normalise(self, record: dict, folder: str | None) -> dict:
         images = string_list(record["image"] if record.get("image") is not None else record.get("images"))
         if folder:
             images = [join_location(folder, p) for p in images]
@@ -208,7 +187,7 @@ class LlamaFactoryBuilder(LlavaBuilder):
         return attr
 
     def _lf_rows(self, data_path: str, columns: dict, roles: Roles, media: str) -> Iterator[dict]:
-        return self.kept(self.file_records(data_path), lambda r: self._lf_row(r, columns, roles, media))
+        return self.kept(self._records(data_path), lambda r: self._lf_row(r, columns, roles, media))
 
     def _lf_row(self, record: dict, columns: dict, roles: Roles, media: str) -> dict:
         images = string_list(record.get(columns["images"])) if columns["images"] else []
