@@ -74,8 +74,10 @@ def builder_problems(name, options) -> list[tuple[str, str]]:
 
 
 def default_preprocess_fn(name) -> str | None:
-    """The preprocess function an entry of builder `name` uses when it names none (the builders
-    of the user's own conversation data), else None."""
+    """The preprocess function an entry of builder `name` (None: the default builder) uses when it
+    names none: LaViDa-O payload records for `tabular`, the conversations of the user's own data
+    builders; None when the builder has no default."""
+    name = DEFAULT_BUILDER if name is None else name
     cls = BUILDERS.get(name) if isinstance(name, str) else None
     return getattr(cls, "PREPROCESS_FN", None)
 

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from hf_mixture.build import build_stage
 from hf_mixture.cli.main import main
 from hf_mixture.export.exporter import ExportError, MediaWriter
 from hf_mixture.export.folder import read_stage_columns, stage_num_rows
@@ -158,3 +159,22 @@ def test_json_format_and_cli(demo_folder, tmp_path):
     files = [tmp_path / "x" / e["json_path"] for e in document["datasets"]]
     assert all(f.suffix == ".json" for f in files)
     assert sum(len(json.loads(f.read_text())) for f in files) == stage_num_rows(demo_folder, "s1-gnd")
+
+
+def test_our_loader_reads_the_exported_yaml_back_with_the_same_rows(demo_folder, exported, tmp_path):
+    """An entry naming no preprocess_fn holds payload records, as LaViDa-O reads it."""
+    to, result = exported
+    built = build_stage(to / "s3-unified.yaml", tmp_path / "rebuilt", echo=lambda *_: None)
+    assert {e.name.removeprefix("s3-unified-"): e.read for e in built.entries} == result.rows
+    assert all(sum(e.dropped.values()) - e.dropped.get("mixing:not_drawn", 0) == 0 for e in built.entries)
+    columns = ["conversations", "task", "pad_image_gen", "do_not_mask_text", "reweight", "gen_score", "hpsv2"]
+    stored = read_stage_columns(demo_folder, "s3-unified", ["length_group", *columns]).to_pylist()
+    position, expected = Counter(), {}
+    for row in sorted(stored, key=lambda r: r["length_group"]):  # the order of the group files
+        group = row["length_group"]
+        expected[f"s3-unified-{group}/{position[group]}"] = {k: row[k] for k in columns}
+        position[group] += 1
+    rebuilt = read_stage_columns(tmp_path / "rebuilt", "s3-unified", ["id", *columns]).to_pylist()
+    assert rebuilt
+    for row in rebuilt:
+        assert {k: row[k] for k in columns} == expected[row["id"].split("#")[0]]

@@ -138,20 +138,26 @@ def uniworld(row: dict, *, rng, folder: str | None = None, do_reweight: bool = F
     images = [_under(root, p) for p in as_list(row.get("image")) if p]
     targets = [_under(root, p) for p in as_list(row.get("image_gen")) if p]
     encoder = [_under(root, p) for p in as_list(row.get("image_gen_enc")) if p]
-    if any(path not in images for path in encoder):
-        raise SkipRow("preprocess:image_gen_enc_not_in_image")
     is_edit = bool(row.get("is_edit"))
     record = {
         "task": "edit" if is_edit else ("t2i" if targets else "understanding"),
         "conversations": conversation_list(row.get("conversations")),
         "images": images,
         "image_gen": targets,
-        "image_gen_enc": [images.index(path) for path in encoder],
+        "image_gen_enc": encoder_indices(images, encoder),
         "pad_image_gen": is_edit or len(images) + len(targets) >= 2,
     }
     if targets:
         record["reweight"] = is_edit and do_reweight and len(images) + len(targets) == 2
     return record
+
+
+def encoder_indices(images: list[str], encoder: list[str]) -> list[int]:
+    """The positions in `images` of the generation encoder's inputs (given as paths, as LaViDa-O
+    records hold them); SkipRow `preprocess:image_gen_enc_not_in_image` for a path not in `images`."""
+    if any(path not in images for path in encoder):
+        raise SkipRow("preprocess:image_gen_enc_not_in_image")
+    return [images.index(path) for path in encoder]
 
 
 def _under(folder: str | None, path: str) -> str:

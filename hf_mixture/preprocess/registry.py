@@ -125,4 +125,11 @@ def _import_user_function(spec: str) -> PreprocessFunction:
 
 
 def _load_builtin_modules() -> None:
-    from hf_mixture.preprocess import editing, grounded, planning, text_to_image, understanding  # noqa: F401
+    from hf_mixture.preprocess import (  # noqa: F401
+        editing,
+        grounded,
+        payload,
+        planning,
+        text_to_image,
+        understanding,
+    )
