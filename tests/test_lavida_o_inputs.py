@@ -102,3 +102,10 @@ def test_uniworld_record_with_its_own_folder_builds(tmp_path):
     assert stats.written == 1 and sum(stats.dropped.values()) == 0
     (row,) = pq.read_table(next((tmp_path / "out" / "s").glob("train-*.parquet"))).to_pylist()
     assert row["reweight"] is True and row["image_gen_enc"] == [0] and row["images"][0]["bytes"]
+
+
+def test_functions_lists_the_no_effect_keywords_with_why(capsys):
+    assert main(["functions"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("preproces_text_to_image_generation_s3_loc\n", 1)[1].split("\npreproces", 1)[0]
+    assert "accepted, no effect here: do_print (LaViDa-O only prints the payload)" in section
