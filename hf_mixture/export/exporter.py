@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from hf_mixture.errors import HfMixtureError
-from hf_mixture.export.export_report import ExportTally, write_export_report
+from hf_mixture.export.export_report import EXPORT_REPORT, ExportTally, write_export_report
 from hf_mixture.export.folder import iter_stage_batches, stage_num_rows
 
 FORMATS = ("json", "jsonl", "parquet")
@@ -196,17 +196,20 @@ class Exporter:
         result.summary = self.summary()
         write_export_report(self.to_dir, result.summary, result.tally, total)
         if not result.tally.exported:
-            reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(result.tally.reasons().items()))
-            raise ExportError(
-                f"{self.out_dir}/{self.stage}: nothing to export for {self.name}: all {total} rows are "
-                f"left out ({reasons}; see {self.to_dir}/export_report.json). {self.empty_hint()}"
-            )
+            raise self._nothing_exported(result.tally)
         self.finish(result)
         return result
 
     def empty_hint(self) -> str:
         """What to do when no row of a stage is exportable."""
         return "Export another stage."
+
+    def _nothing_exported(self, tally: ExportTally) -> ExportError:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.reasons().items()))
+        return ExportError(
+            f"{self.out_dir}/{self.stage}: nothing to export for {self.name}: all {tally.read} rows are "
+            f"left out ({reasons}; see {self.to_dir}/{EXPORT_REPORT}). {self.empty_hint()}"
+        )
 
     def _export_row(self, row: dict, media: MediaWriter, writers: dict, tally: ExportTally) -> None:
         reason = self.skip_reason(row)
