@@ -9,6 +9,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from builder_helpers import SOURCES, build_and_load
 from factories import write_image, write_json, write_stage
 from test_export_llamafactory import llamafactory_load
 
@@ -177,3 +178,14 @@ def test_records_roundtrip_through_json_unchanged(tmp_path):
     _, rows = build(tmp_path, [record])
     assert rows[0]["conversations"][1]["value"] == long_answer
     assert json.loads(json.dumps(rows[0]["conversations"])) == record["conversations"]
+
+
+def test_the_demo_samples_build_in_the_users_layouts(tmp_path):
+    """demo/sources/llava_user (the second seed's file) and demo/sources/llamafactory."""
+    user = {"name": "mine", "json_path": str(SOURCES / "llava_user" / "data.json"), "builder": "llava",
+            "image_root": str(SOURCES / "llava_user" / "images")}  # fmt: skip
+    lf = {"name": "lf", "json_path": str(SOURCES / "llamafactory" / "dataset_info.json"),
+          "builder": "llamafactory", "builder_options": {"dataset": "my_vlm_dataset"}}  # fmt: skip
+    result, ds = build_and_load(tmp_path, [user, lf])
+    assert [e.written for e in result.entries] == [2, 1]
+    assert sorted(len(images) for images in ds["images"]) == [1, 1, 2]
