@@ -14,9 +14,12 @@ YAML file's folder) or joined to the `image_folder` option.
 `builder: llamafactory` reads a LLaMA-Factory dataset: `json_path` is its `dataset_info.json`,
 `builder_options.dataset` the dataset name in it. Its `file_name` (relative to that file's folder),
 `formatting` (only `sharegpt`: `alpaca` rows have no image list), `columns` (`messages`, `images`,
-`system`) and `tags` (`role_tag`, `content_tag`, `user_tag`, `assistant_tag`, `system_tag`; the
-ShareGPT defaults `from`/`value`/`human`/`gpt`/`system`) are honoured as LLaMA-Factory reads them
-(llamafactory.md), and relative image paths are joined to `media_dir` (option; default the
+`system`) and `tags` (`role_tag`, `content_tag`, `user_tag`, `assistant_tag`, `system_tag`) are
+honoured as LLaMA-Factory's `DatasetAttr.join` reads them (hiyouga/LLaMA-Factory ff6d4d1): without
+`columns`, messages are in `conversations`; without `tags`, the ShareGPT defaults
+`from`/`value`/`human`/`gpt`/`system`; a column or tag the mapping leaves out is unset (a `system`
+message is then a role it does not know); roles are compared as written, a system message only
+first (else the row is dropped, as LLaMA-Factory skips it). Relative image paths are joined to `media_dir` (option; default the
 dataset folder, as LLaMA-Factory's).
 
 Both yield `id`, `image` (list of paths), `conversations` (`human`/`gpt` turns) for the
@@ -42,32 +45,39 @@ from builders.visualwebinstruct import VisualWebInstructBuilder
 from hf_mixture.errors import SkipRow, SourceError
 
 PREPROCESS_FN = "llava_conversations"
-SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-                 "system_tag": "system"}  # fmt: skip
+TAG_NAMES = ("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag")
+SHAREGPT_TAGS = dict(zip(TAG_NAMES, ("from", "value", "human", "gpt", "system")))
 USER_ROLES, ASSISTANT_ROLES, SYSTEM_ROLES = {"human", "user"}, {"gpt", "assistant", "model"}, {"system"}
 
 
 @dataclass(frozen=True)
 class Roles:
-    """How a file spells its turns: the keys of role and text, and the role names."""
+    """How a file spells its turns: the keys of role and text, and the role names. `exact`: roles
+    compared as written and a system turn only first (LLaMA-Factory); else any case, anywhere."""
 
     role_tag: str = "from"
     content_tag: str = "value"
     user: frozenset = frozenset(USER_ROLES)
     assistant: frozenset = frozenset(ASSISTANT_ROLES)
     system: frozenset = frozenset(SYSTEM_ROLES)
+    exact: bool = False
+
+    def of(self, message: dict, first: bool) -> str | None:
+        """`human`, `gpt`, `system`, or None for a role this file does not name."""
+        role = str(message.get(self.role_tag) or "").strip()
+        role = role if self.exact else role.lower()
+        if role in self.system and (first or not self.exact):
+            return "system"
+        return "human" if role in self.user else "gpt" if role in self.assistant else None
 
 
-def roles_from_tags(tags: dict) -> Roles:
-    """LLaMA-Factory's `tags` of a ShareGPT dataset (missing ones take the ShareGPT defaults)."""
-    tags = {**SHAREGPT_TAGS, **(tags or {})}
-    return Roles(
-        tags["role_tag"],
-        tags["content_tag"],
-        frozenset([tags["user_tag"]]),
-        frozenset([tags["assistant_tag"]]),
-        frozenset([tags["system_tag"]]),
-    )
+def roles_from_tags(attr: dict) -> Roles:
+    """LLaMA-Factory's tags of a ShareGPT dataset: the ShareGPT defaults without `tags`; with
+    `tags`, a tag it does not give is unset (LLaMA-Factory's `DatasetAttr.join`), so e.g. a system
+    turn is only recognised when `system_tag` is given."""
+    tags = {name: attr["tags"].get(name) for name in TAG_NAMES} if "tags" in attr else SHAREGPT_TAGS
+    names = [frozenset([tags[name]] if tags[name] is not None else []) for name in TAG_NAMES[2:]]
+    return Roles(tags["role_tag"], tags["content_tag"], *names, exact=True)
 
 
 def user_turns(messages, roles: Roles, system: str | None = None) -> list[dict]:
@@ -81,18 +91,15 @@ def user_turns(messages, roles: Roles, system: str | None = None) -> list[dict]:
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise SkipRow("source:conversations_not_a_list")
     systems, turns = [system] if system else [], []
-    for message in messages:
-        role = str(message.get(roles.role_tag) or "").strip()
-        text = as_text(message.get(roles.content_tag)) or ""
-        folded = role.lower()
-        if role in roles.system or folded in roles.system:
-            systems.append(text)
-        elif role in roles.user or folded in roles.user:
-            turns.append({"from": "human", "value": text})
-        elif role in roles.assistant or folded in roles.assistant:
-            turns.append({"from": "gpt", "value": text})
-        else:
+    for i, message in enumerate(messages):
+        role = roles.of(message, first=i == 0)
+        if role is None:
             raise SkipRow("source:unsupported_role")
+        text = as_text(message.get(roles.content_tag)) or ""
+        if role == "system":
+            systems.append(text)
+        else:
+            turns.append({"from": role, "value": text})
     systems = [s for s in systems if s.strip()]
     if systems and turns and turns[0]["from"] == "human":
         turns[0] = {"from": "human", "value": "\n\n".join([*systems, turns[0]["value"]])}
@@ -160,8 +167,8 @@ class LlamaFactoryBuilder(LlavaBuilder):
             attr = self._dataset_attr(info_path)
             folder = parent_of(info_path)
             media = self.folder_of_option(self.options.media_dir) or folder
-            columns = {"messages": "conversations", "images": None, "system": None, **attr.get("columns", {})}
-            roles = roles_from_tags(attr.get("tags", {}))
+            columns = _columns(attr, info_path)
+            roles = roles_from_tags(attr)
             data_path = join_location(folder, attr["file_name"])
             yield from self.tables_of(self._lf_rows(data_path, columns, roles, media))
 
@@ -194,3 +201,14 @@ class LlamaFactoryBuilder(LlavaBuilder):
         images = [join_location(media, p) for p in images]
         system = record.get(columns["system"]) if columns["system"] else None
         return conversation_row(record, images, record.get(columns["messages"]), roles, system)
+
+
+def _columns(attr: dict, info_path: str) -> dict:
+    """The `messages`, `images` and `system` columns as LLaMA-Factory maps them: `conversations`
+    without `columns`; with `columns`, a column it does not name is unset."""
+    if "columns" not in attr:
+        return {"messages": "conversations", "images": None, "system": None}
+    columns = {key: attr["columns"].get(key) for key in ("messages", "images", "system")}
+    if not columns["messages"]:
+        raise SourceError(f"{info_path}: columns names no `messages` column; LLaMA-Factory needs one")
+    return columns

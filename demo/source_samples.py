@@ -633,7 +633,7 @@ def make_llamafactory() -> None:
                 "formatting": "sharegpt",
                 "columns": {"messages": "messages", "images": "images"},
                 "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                         "assistant_tag": "assistant"},
+                         "assistant_tag": "assistant", "system_tag": "system"},
             }
         },
     )  # fmt: skip

@@ -189,3 +189,27 @@ def test_the_demo_samples_build_in_the_users_layouts(tmp_path):
     result, ds = build_and_load(tmp_path, [user, lf])
     assert [e.written for e in result.entries] == [2, 1]
     assert sorted(len(images) for images in ds["images"]) == [1, 1, 2]
+
+
+def test_llamafactory_tags_without_system_tag_make_a_system_message_unknown(tmp_path):
+    """LLaMA-Factory unsets every tag `tags` leaves out and skips such a row: so do we, counted."""
+    write_image(tmp_path / "lfdata" / "pic.jpg")
+    turns = [{"role": "user", "content": "<image>Hi"}, {"role": "assistant", "content": "A square."}]
+    system = {"role": "system", "content": "Be brief."}
+    records = [
+        {"messages": turns, "images": ["pic.jpg"]},
+        {"messages": [system, *turns], "images": ["pic.jpg"]},
+    ]
+    write_json(tmp_path / "lfdata" / "d.json", records)
+    tags = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
+    info = {"d": {"file_name": "d.json", "formatting": "sharegpt", "tags": tags,
+                  "columns": {"messages": "messages", "images": "images"}}}  # fmt: skip
+    path = write_json(tmp_path / "lfdata" / "dataset_info.json", info)
+    entry = {
+        "name": "lf",
+        "json_path": str(path),
+        "builder": "llamafactory",
+        "builder_options": {"dataset": "d"},
+    }
+    result = build_stage(write_stage(tmp_path / "s.yaml", [entry]), tmp_path / "out", echo=lambda *_: None)
+    assert result.entries[0].written == 1 and result.entries[0].dropped["source:unsupported_role"] == 1
