@@ -6,6 +6,7 @@ Facts from adobe-research/LaVida-O e3a80df (`config/data/*.yaml`, `llava/train/d
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from factories import write_image, write_json, write_stage
@@ -109,3 +110,53 @@ def test_functions_lists_the_no_effect_keywords_with_why(capsys):
     out = capsys.readouterr().out
     section = out.split("preproces_text_to_image_generation_s3_loc\n", 1)[1].split("\npreproces", 1)[0]
     assert "accepted, no effect here: do_print (LaViDa-O only prints the payload)" in section
+
+
+def call(name, row, **kwargs):
+    return get_preprocess(name).row(row, rng=np.random.default_rng(0), **kwargs)
+
+
+EDIT_ROW = {
+    "input_paths": "in.png",
+    "output_paths": "out.png",
+    "instruction": "add a hat",
+    "grounding_text": "<LOC>",
+}
+
+
+@pytest.mark.parametrize("name", ["process_gpt_edit", "process_pica_banana"])
+def test_reweight_keyword_becomes_the_rows_flag(name):
+    row = {**EDIT_ROW, "local_input_image": "in.png", "local_output_image": "out.png", "text": "add a hat"}
+    assert call(name, row, reweight=True)["reweight"] is True
+    assert call(name, row)["reweight"] is False
+
+
+def test_loc_gnd_t2i_appends_the_micro_condition_placeholder():
+    human = call("process_gpt_edit_loc_gnd", EDIT_ROW, t2i=True)["conversations"][0]["value"]
+    assert human.endswith("Please first think and plan the layout in LOC format.  [[micro_conds_texts]]")
+
+
+def test_metaquery_joins_s3_prefix_then_the_rows_folder():
+    row = {"source_images_paths": ["a.png"], "tgt_path": "t.png", "dir_name": "d", "prompt": "p"}
+    record = call("process_metaquery", row, s3_prefix="s3://b/x")
+    assert record["images"] == ["s3://b/x/d/a.png"] and record["image_gen"] == ["s3://b/x/d/t.png"]
+
+
+def test_s3_loc_random_caption_keys_pick_the_caption_column():
+    row = {"s3_path": "a.png", "short": "a cat", "long": "a cat on a mat", "grounding_text": "<LOC>"}
+    record = call("preproces_text_to_image_generation_s3_loc", row, random_caption_keys=["short", "long"])
+    assert any(f"caption: {c} " in record["conversations"][0]["value"] for c in ("a cat", "a cat on a mat"))
+
+
+def test_layout_sam_caption_key_and_caption_drop():
+    row = {
+        "caption": "global",
+        "dense": "a red cup",
+        "s3_path": "a.png",
+        "cap_short": "<L>",
+        "cap_detail": "<D>",
+    }
+    kept = call("preproces_text_to_image_generation_layout_sam", row, caption_key="dense", caption_drop=0.0)
+    assert "caption: a red cup " in kept["conversations"][0]["value"]
+    dropped = call("preproces_text_to_image_generation_layout_sam", row, caption_drop=1.0)
+    assert "caption: an image with region captions. " in dropped["conversations"][0]["value"]
