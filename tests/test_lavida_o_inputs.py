@@ -13,8 +13,8 @@ from factories import write_image, write_json, write_stage
 
 from hf_mixture.build import build_stage
 from hf_mixture.cli.main import main
-from hf_mixture.config.load import load_stage_config
-from hf_mixture.errors import ConfigError
+from hf_mixture.config.load import ConfigWarning, load_stage_config
+from hf_mixture.errors import ConfigError, SkipRow
 from hf_mixture.preprocess.registry import get_preprocess
 
 LAVIDA_CONFIGS = Path(__file__).parent / "configs" / "lavida_o"
@@ -65,7 +65,8 @@ def test_check_accepts_lavida_o_published_configs_unchanged(name, capsys):
 
 
 def test_do_print_is_accepted_and_not_passed_on():
-    config = load_stage_config(LAVIDA_CONFIGS / "s3_interleaved.yaml", check_files=False)
+    with pytest.warns(ConfigWarning):  # its duplicate keys and unused group weights
+        config = load_stage_config(LAVIDA_CONFIGS / "s3_interleaved.yaml", check_files=False)
     loc = [e for e in config.entries if e.preprocess_fn == "preproces_text_to_image_generation_s3_loc"]
     assert loc and all("do_print" not in e.process_fn_kwargs for e in loc)
     assert not [w for w in config.warnings if "do_print" in w]
@@ -160,3 +161,26 @@ def test_layout_sam_caption_key_and_caption_drop():
     assert "caption: a red cup " in kept["conversations"][0]["value"]
     dropped = call("preproces_text_to_image_generation_layout_sam", row, caption_drop=1.0)
     assert "caption: an image with region captions. " in dropped["conversations"][0]["value"]
+
+
+def test_an_entry_without_preprocess_fn_reads_lavida_o_payload_records(tmp_path):
+    """LaViDa-O hands such records to _get_item unchanged: scores, flags and encoder paths kept."""
+    write_image(tmp_path / "in.jpg")
+    write_image(tmp_path / "out.jpg", color=(0, 0, 200))
+    edit = {"image": "in.jpg", "image_gen": "out.jpg", "image_gen_enc": ["in.jpg"], "pad_image_gen": True,
+            "reweight": True, "hpsv2": [0.31], "conversations": [
+                {"from": "human", "value": "<image> <image_gen_enc>  make it blue"},
+                {"from": "gpt", "value": "Sure <image_gen>"}]}  # fmt: skip
+    data = write_json(tmp_path / "payloads.jsonl", [edit], lines=True)
+    config = load_stage_config(write_stage(tmp_path / "s.yaml", [{"name": "p", "json_path": str(data)}]))
+    assert config.entries[0].preprocess_fn == "lavida_payload"
+    record = call("lavida_payload", edit)
+    assert record["task"] == "edit" and record["image_gen_enc"] == [0] and record["reweight"] is True
+    assert record["hpsv2"] == pytest.approx(0.31) and record["pad_image_gen"] and record["gen_score"] is None
+
+
+def test_a_payload_encoder_path_outside_image_is_skipped():
+    turns = [{"from": "human", "value": "<image> x"}, {"from": "gpt", "value": "<image_gen>"}]
+    row = {"image": ["a.jpg"], "image_gen": ["o.jpg"], "image_gen_enc": ["b.jpg"], "conversations": turns}
+    with pytest.raises(SkipRow, match="image_gen_enc_not_in_image"):
+        call("lavida_payload", row)
