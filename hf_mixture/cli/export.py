@@ -11,6 +11,7 @@ from hf_mixture.export.export_report import EXPORT_REPORT, format_export_report
 from hf_mixture.export.exporter import FORMATS, ExportError
 from hf_mixture.export.llamafactory import DEFAULT_TASKS, LlamaFactoryExporter
 from hf_mixture.export.llava import LlavaExporter
+from hf_mixture.export.remote_out import local_copy
 
 EXPORTERS = {"llamafactory": LlamaFactoryExporter, "llava": LlavaExporter}
 
@@ -35,17 +36,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def _exporter(args: argparse.Namespace, folder):
+    """The exporter the arguments ask for, reading the built folder `folder`."""
     if args.target == "llamafactory":
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-        exporter = LlamaFactoryExporter(
-            args.out, args.stage, args.to, args.format, tasks=tasks, generation=args.generation
+        return LlamaFactoryExporter(
+            folder, args.stage, args.to, args.format, tasks=tasks, generation=args.generation
         )
-    elif args.tasks or args.generation:
+    if args.tasks or args.generation:
         raise ExportError("--tasks and --generation choose rows for llamafactory; llava exports every row")
-    else:
-        exporter = LlavaExporter(args.out, args.stage, args.to, args.format)
-    result = exporter.run(progress=not args.no_progress)
+    return LlavaExporter(folder, args.stage, args.to, args.format)
+
+
+def run(args: argparse.Namespace) -> int:
+    with local_copy(args.out, [args.stage]) as folder:  # a remote --out (s3://...) is read from a copy
+        result = _exporter(args, folder).run(progress=not args.no_progress)
     print(format_export_report(result.summary, result.tally))
     files = ", ".join(f"{path.relative_to(result.to_dir)} ({result.rows[key]} rows)"
                       for key, path in result.data_files.items())  # fmt: skip
