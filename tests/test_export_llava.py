@@ -15,6 +15,7 @@ import yaml
 
 from hf_mixture.build import build_stage
 from hf_mixture.cli.main import main
+from hf_mixture.config.load import load_stage_config
 from hf_mixture.export.exporter import ExportError, MediaWriter
 from hf_mixture.export.folder import read_stage_columns, stage_num_rows
 from hf_mixture.export.llava import LlavaExporter, lavida_payload, lavida_payload_problem
@@ -59,7 +60,6 @@ def test_yaml_entries_name_no_preprocess_fn_and_relative_files(demo_folder, expo
         assert "preprocess_fn" not in entry and "process_fn_kwargs" not in entry
         assert not entry["json_path"].startswith("/") and (to / entry["json_path"]).is_file()
         assert entry["sampling_strategy"] == "all"
-    assert document["weights"] == result.rows
     assert document["batch_sizes"] == load_report(demo_folder, "s3-unified")["batch_sizes"]
 
 
@@ -93,6 +93,21 @@ def test_records_carry_the_stage_rows_payload(demo_folder, exported):
         for key in ("gen_score", "hpsv2"):
             expected = None if row[key] is None else [pytest.approx(row[key])] * max(len(row["image_gen"]), 1)
             assert record.get(key) == expected
+
+
+def test_our_loader_accepts_the_exported_yaml(demo_folder, exported):
+    to, result = exported
+    config = load_stage_config(to / "s3-unified.yaml")
+    assert config.settings.name == "s3-unified"
+    assert [e.length_group for e in config.entries] == sorted(result.rows)
+    assert {e.preprocess_fn for e in config.entries} == {"lavida_payload"}  # no preprocess_fn named
+    batch_sizes = load_report(demo_folder, "s3-unified")["batch_sizes"]
+    assert config.batch_sizes == batch_sizes
+    # rows / rows per step: a half-batch group is drawn twice as often, so LaViDa-O shows its rows
+    factor = {group: min(batch_sizes.get(group, 1), 1) for group in result.rows}
+    assert config.weights == {group: pytest.approx(n / factor[group]) for group, n in result.rows.items()}
+    assert any(f < 1 for f in factor.values())
+    assert config.warnings == ()
 
 
 def test_every_task_of_the_stage_is_exported_with_its_flags(exported):

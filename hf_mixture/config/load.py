@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from hf_mixture.config.model import (
     STOPPING_STRATEGIES,
     EntryConfig,
@@ -26,6 +28,7 @@ from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
 from hf_mixture.media.images import CHECKS, DEFAULT_CHECK
 from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
 from hf_mixture.redact import config_secrets, register_secrets
+from hf_mixture.sources.schemas import files_lacking
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from
 
@@ -49,6 +52,7 @@ ENTRY_KEYS = (
 )
 STAGE_KEYS = (
     "name",
+    "batch_size",
     "resolution",
     "seed",
     "stopping_strategy",
@@ -128,8 +132,21 @@ def load_stage_config(
         weights=weights,
         batch_sizes=batch_sizes,
         warnings=tuple(problems.warnings),
-        text=document.path.read_text(encoding="utf-8"),
+        text=_text_with_overrides(document, overrides or {}),
     )
+
+
+def _text_with_overrides(document: YamlDocument, overrides: Mapping) -> str:
+    """The YAML text the stage was built from: the file as written, or, when `overrides` set
+    `stage:` keys, the file's data with them applied (so a saved stage file and the card say
+    `seed: 7` after `--seed 7`), under a comment naming them."""
+    text = document.path.read_text(encoding="utf-8")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given or not isinstance(document.data, dict):
+        return text
+    data = {**document.data, "stage": {**(document.data.get("stage") or {}), **given}}
+    header = f"# {document.path.name} with overrides: {', '.join(f'{k}={v}' for k, v in given.items())}\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _check_unknown(problems: _Problems, mapping: dict, allowed, key_path: tuple, what: str) -> None:
@@ -165,7 +182,7 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     _check_unknown(problems, raw, STAGE_KEYS, ("stage",), "stage key")
     kwargs = {"name": _stage_name(problems, raw, overrides, yaml_path)}
-    for key in ("resolution", "num_samples", "num_shards", "image_workers"):
+    for key in ("resolution", "num_samples", "num_shards", "image_workers", "batch_size"):
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:
@@ -530,6 +547,40 @@ def _check_columns(
     loaded = list(columns) if columns else available
     _check_filter_columns(problems, path, label, fields, loaded)
     _check_needed_columns(problems, path, label, fields, loaded)
+    if _builder_columns(fields) is None and len(files) > 1:
+        _check_glob_columns(problems, path, label, storage, files, fields, loaded)
+
+
+def _check_glob_columns(
+    problems: _Problems, path: tuple, label: str, storage: Storage, files: list, fields: dict, loaded: list
+) -> None:
+    """Every later file of the glob has the columns the entry reads: those the preprocess function
+    needs (an error naming the file), and the filter or listed columns (a warning: the file's rows
+    hold nulls there and count under the filter or preprocess reason)."""
+    try:
+        needed = set(get_preprocess(fields["preprocess_fn"]).needs(fields.get("process_fn_kwargs") or {}))
+    except KeyError:
+        needed = set()
+    wanted = [c for c in loaded if c in needed or c in _filter_columns(fields) or fields.get("columns")]
+    try:
+        lacking = files_lacking(storage, files[1:], wanted)
+    except Exception as err:  # noqa: BLE001 - as above: a later file of the glob cannot be read
+        problems.error((*path, "json_path"), f"{label}: json_path: {_reach_error(err)}")
+        return
+    for file, missing in lacking:
+        required = [c for c in missing if c in needed]
+        where = f"{label}: json_path: {file} lacks column(s) {missing} that {files[0]} has"
+        if required:
+            problems.error((*path, "json_path"), f"{where}; {fields['preprocess_fn']} reads {required}")
+        else:
+            problems.warn((*path, "json_path"), f"{where}; its rows hold null there (counted where used)")
+
+
+def _filter_columns(fields: dict) -> set:
+    enc = fields.get("max_enc_images")
+    return {fields.get("score_column", "fltLaionAesthScore"), "intHeight", "intWidth"} | (
+        {enc.column} if enc is not None else set()
+    )
 
 
 def _check_filter_columns(problems: _Problems, path: tuple, label: str, fields: dict, loaded: list) -> None:

@@ -14,7 +14,10 @@ relative to the export folder; `image_gen_enc` repeats the paths of the `image` 
 encoder also gets); `pad_image_gen`, `do_not_mask_text` (bools); `reweight` (only with a generation
 target: LaViDa-O builds token weights from the targets whenever the key exists); `gen_score`,
 `hpsv2` (one float per generation target, as LaViDa-O's functions hold them); `original_width`,
-`original_height`. One JSON / JSONL data file per length group (`data/<group>.<fmt>`); parquet is
+`original_height`. One JSON / JSONL data file per length group (`data/<group>.<fmt>`), `weights`
+from `mixing.probabilities.lavida_export_weights` (rows per group / rows per step of the group), so
+LaViDa-O's group sampler, which applies `batch_sizes` again, shows the groups in the stage's
+realised proportions; parquet is
 refused (pandas turns lists into arrays and absent keys into nulls, which `_get_item` cannot read).
 Every path, in the YAML and in the records, is relative to the export folder: run LaViDa-O with the
 export folder as its working directory.
@@ -29,6 +32,7 @@ import yaml
 
 from hf_mixture.export.exporter import Exporter, ExportError, ExportResult, MediaWriter
 from hf_mixture.export.report import load_report
+from hf_mixture.mixing.probabilities import lavida_export_weights
 
 IMAGE_KEYS = ("image", "image_gen", "image_gen_enc")
 FLAG_KEYS = ("pad_image_gen", "do_not_mask_text", "reweight")
@@ -122,17 +126,19 @@ class LlavaExporter(Exporter):
         """The LaViDa-O data YAML over the exported files (paths relative to the export folder)."""
         report = load_report(self.out_dir, self.stage) or {}
         groups = sorted(result.data_files)
-        document = {
-            "stage": {"name": self.stage, "seed": report.get("seed", 42)},
-            "datasets": [self._entry(group, result.data_files[group]) for group in groups],
-            "weights": {group: result.rows[group] for group in groups},
-        }
         batch_sizes = {g: f for g, f in (report.get("batch_sizes") or {}).items() if g in groups}
+        rows = {group: result.rows[group] for group in groups}
+        document = {
+            "stage": _stage_block(self.stage, report),
+            "datasets": [self._entry(group, result.data_files[group]) for group in groups],
+            "weights": lavida_export_weights(rows, batch_sizes, report.get("batch_size")),
+        }
         if batch_sizes:
             document["batch_sizes"] = batch_sizes
         header = (
             f"# Stage {self.stage} exported by `hf-mixture export llava` from {self.out_dir}.\n"
-            "# One entry per length group; weights = rows per group (the stage's realised mixture).\n"
+            "# One entry per length group; weights = rows per group / rows per step of the group\n"
+            "# (batch_sizes), so LaViDa-O's sampler shows the stage's realised mixture.\n"
             "# Records are LaViDa-O payloads (no preprocess_fn: _get_item reads them as they are).\n"
             "# Every path is relative to this folder: start training with this folder as the working\n"
             "# directory, e.g. `cd EXPORT && bash scripts/train/s3-unified.sh --data_path "
@@ -147,6 +153,14 @@ class LlavaExporter(Exporter):
             "sampling_strategy": "all",
             "length_group": group,
         }
+
+
+def _stage_block(stage: str, report: dict) -> dict:
+    """The exported YAML's `stage:`: name, seed and (when the build had it) the per-device batch size."""
+    block = {"name": stage, "seed": report.get("seed", 42)}
+    if report.get("batch_size"):
+        block["batch_size"] = report["batch_size"]
+    return block
 
 
 def _text_turn(turn: dict) -> bool:

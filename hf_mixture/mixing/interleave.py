@@ -23,18 +23,24 @@ def mix_entries(
     groups: Sequence[str],
     *,
     weights: dict | None,
+    batch_sizes: dict | None = None,
+    batch_size: int | None = None,
     seed: int,
     stopping_strategy: str,
     num_samples: int | None = None,
+    why_empty: Sequence[str] | None = None,
 ) -> tuple[datasets.Dataset | None, list[float]]:
-    """The interleaved stage and each entry's probability. Empty entries are left out (with a
-    warning) and get probability 0; `num_samples` keeps the first N rows of the mix."""
+    """The interleaved stage and each entry's probability (`entry_probabilities`: LaViDa-O's
+    rows-seen shares with `batch_sizes` and the per-device `batch_size`). Empty entries are left
+    out (with a warning saying why: `why_empty[i]`, e.g. from `EntryStats.why_empty`) and get
+    probability 0; `num_samples` keeps the first N rows of the mix."""
     sizes = [len(part) for part in parts]
-    probabilities = entry_probabilities(groups, sizes, weights)
-    for name, size in zip(names, sizes):
+    probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
+    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(parts)
+    for name, size, why in zip(names, sizes, reasons):
         if size == 0:
             warnings.warn(
-                f"entry {name!r} has no rows after filters and sampling; left out of the mix",
+                f"entry {name!r} has no rows {why}; left out of the mix",
                 EmptyEntryWarning,
                 stacklevel=2,
             )
