@@ -19,8 +19,8 @@ honoured as LLaMA-Factory's `DatasetAttr.join` reads them (hiyouga/LLaMA-Factory
 `columns`, messages are in `conversations`; without `tags`, the ShareGPT defaults
 `from`/`value`/`human`/`gpt`/`system`; a column or tag the mapping leaves out is unset (a `system`
 message is then a role it does not know); roles are compared as written, a system message only
-first (else the row is dropped, as LLaMA-Factory skips it). Relative image paths are joined to `media_dir` (option; default the
-dataset folder, as LLaMA-Factory's).
+first (else the row is dropped, as LLaMA-Factory skips it). Relative image paths are joined to
+`media_dir` (option; default the dataset folder, as LLaMA-Factory's).
 
 Both yield `id`, `image` (list of paths), `conversations` (`human`/`gpt` turns) for the
 `llava_conversations` preprocess function (their default `preprocess_fn`), which keeps the turns

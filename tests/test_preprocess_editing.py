@@ -115,8 +115,8 @@ def test_uniworld_do_reweight_sets_reweight_on_a_two_image_edit():
     row = {"image": ["in.png"], "image_gen": ["out.png"], "image_gen_enc": ["in.png"], "is_edit": True,
            "conversations": TURNS}  # fmt: skip
     assert call("process_uniworld", row, do_reweight=True)["reweight"] is True
-    understanding = {**row, "image_gen": [], "image_gen_enc": [], "is_edit": False,
-                     "conversations": [{"from": "human", "value": "<image> what?"}, {"from": "gpt", "value": "a"}]}  # fmt: skip
+    turns = [{"from": "human", "value": "<image> what?"}, {"from": "gpt", "value": "a"}]
+    understanding = {**row, "image_gen": [], "image_gen_enc": [], "is_edit": False, "conversations": turns}
     assert "reweight" not in call("process_uniworld", understanding, do_reweight=True)
 
 

@@ -11,7 +11,7 @@ list of paths; `image_gen_enc` paths must also be in `image`), `pad_image_gen`, 
 
 from __future__ import annotations
 
-from hf_mixture.preprocess.common import as_list, conversation_list, optional_score
+from hf_mixture.preprocess.common import as_list, conversation_list, optional_score, text_list
 from hf_mixture.preprocess.editing import encoder_indices
 from hf_mixture.preprocess.registry import preprocess_fn
 from hf_mixture.schema import TASKS
@@ -23,14 +23,14 @@ PAYLOAD_FN = "lavida_payload"
 def lavida_payload(row: dict, *, rng) -> dict:
     """A LaViDa-O payload record as a unified row (see the module docstring)."""
     conversations = conversation_list(row.get("conversations"))
-    images = [p for p in as_list(row.get("image")) if p]
-    targets = [p for p in as_list(row.get("image_gen")) if p]
+    images = text_list(row, "image")
+    targets = text_list(row, "image_gen")
     record = {
         "task": _task(row, conversations, targets),
         "conversations": conversations,
         "images": images,
         "image_gen": targets,
-        "image_gen_enc": encoder_indices(images, [p for p in as_list(row.get("image_gen_enc")) if p]),
+        "image_gen_enc": encoder_indices(images, text_list(row, "image_gen_enc")),
         "pad_image_gen": bool(row.get("pad_image_gen")),
         "do_not_mask_text": bool(row.get("do_not_mask_text")),
         "gen_score": _first_score(row, "gen_score"),
@@ -53,5 +53,5 @@ def _task(row: dict, conversations: list[dict], targets: list[str]) -> str:
 
 
 def _first_score(row: dict, key: str) -> float | None:
-    scores = as_list(row.get(key))
+    scores = as_list(row.get(key), key)
     return optional_score({key: scores[0]}, key) if scores else None

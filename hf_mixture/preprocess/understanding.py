@@ -63,7 +63,7 @@ def llava_conversations(row: dict, *, rng) -> dict:
     return {
         "task": "understanding",
         "conversations": conversation_list(row.get("conversations")),
-        "images": [p for p in as_list(row.get("image")) if p],
+        "images": text_list(row, "image"),
     }
 
 
