@@ -16,6 +16,8 @@ class TabularBuilder(EntryBuilder):
 
     PREPROCESS_FN = "lavida_payload"
 
+    PIECES = "row_groups"
+
     def _reader(self) -> TableReader:
         if getattr(self, "_table_reader", None) is None:
             self._table_reader = TableReader(self.storage, self.entry.files)

@@ -36,14 +36,7 @@ def mix_entries(
     probability 0; `num_samples` keeps the first N rows of the mix."""
     sizes = [len(part) for part in parts]
     probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
-    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(parts)
-    for name, size, why in zip(names, sizes, reasons):
-        if size == 0:
-            warnings.warn(
-                f"entry {name!r} has no rows {why}; left out of the mix",
-                EmptyEntryWarning,
-                stacklevel=2,
-            )
+    warn_empty_entries(names, sizes, why_empty, stacklevel=3)
     kept = [i for i, size in enumerate(sizes) if size]
     if not kept:
         return None, probabilities
@@ -59,6 +52,21 @@ def mix_entries(
     if num_samples is not None and num_samples < len(mixed):
         mixed = mixed.select(range(num_samples))
     return mixed, probabilities
+
+
+def warn_empty_entries(
+    names: Sequence[str], sizes: Sequence[int], why_empty: Sequence[str] | None = None, stacklevel: int = 2
+) -> None:
+    """An EmptyEntryWarning for each entry with no rows (it is left out of the mix), saying why
+    (`why_empty[i]`, e.g. from `EntryStats.why_empty`) when given."""
+    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(names)
+    for name, size, why in zip(names, sizes, reasons):
+        if size == 0:
+            warnings.warn(
+                f"entry {name!r} has no rows {why}; left out of the mix",
+                EmptyEntryWarning,
+                stacklevel=stacklevel,
+            )
 
 
 def rows_per_entry(
