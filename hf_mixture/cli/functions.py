@@ -15,11 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     for name in known_names():
         function = get_preprocess(name)
+        ignored = function.no_effect_kwargs()
         print(
             f"{name}\n    task: {' | '.join(function.tasks) or '?'}"
             f"\n    reads: {', '.join(function.needs({})) or '-'}"
             f"\n    process_fn_kwargs: {describe_kwargs(function)}"
         )
+        for key, why in ignored.items():
+            print(f"    accepted, no effect here: {key} ({why})")
     return 0
 
 
