@@ -22,7 +22,7 @@ def one_stage_folder(tmp_path):
 
 
 def test_export_uses_the_only_stage_when_none_is_given(one_stage_folder, tmp_path, capsys):
-    assert main(["export", "llamafactory", str(one_stage_folder), "--to", str(tmp_path / "lf"),
+    assert main(["export", "llava", str(one_stage_folder), "--to", str(tmp_path / "lv"),
                  "--no-progress"]) == 0  # fmt: skip
     assert "exported 3 rows of only to" in capsys.readouterr().out
 
