@@ -11,7 +11,7 @@ from pathlib import Path
 
 import fsspec
 
-from hf_mixture.media.archives import archive_ref, read_member, split_archive_ref
+from hf_mixture.archive_refs import archive_ref, split_archive_ref
 
 DEFAULT_SCHEMES = ("file", "s3", "gs", "http", "https", "hf")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
@@ -128,10 +128,10 @@ class Storage:
         return self.filesystem(uri).open(uri, mode)
 
     def read_bytes(self, uri: str) -> bytes:
-        """The whole content of `uri` (of the member, for an archive reference)."""
+        """The whole content of `uri`; ValueError for an archive reference (a member is read by
+        `hf_mixture.media.archives.read_member`, the layer above)."""
         if split_archive_ref(uri):
-            self.check_scheme(uri)
-            return read_member(self, uri)
+            raise ValueError(f"{uri!r} is an archive member: read it with media.archives.read_member")
         return self.filesystem(uri).cat_file(uri)
 
 

@@ -15,7 +15,7 @@ import posixpath
 import stat
 from collections.abc import Sequence
 
-from hf_mixture.media.archives import archive_ref, split_archive_ref
+from hf_mixture.media.archives import archive_ref, read_member, split_archive_ref
 from hf_mixture.media.http_policy import HttpPolicy, MediaBudget, http_get
 from hf_mixture.media.images import CheckedImage, MediaError, check_image
 from hf_mixture.storage import SchemeNotAllowed, Storage, is_remote, scheme_of, within
@@ -101,6 +101,8 @@ class ImageFetcher:
 
     def _read_fsspec(self, location: str) -> bytes:
         try:
+            if split_archive_ref(location):
+                return read_member(self.storage, location)
             return self.storage.read_bytes(location)
         except FileNotFoundError as err:
             raise MediaError("media:missing", location) from err
