@@ -16,7 +16,7 @@ from builders import builder_class_for
 from hf_mixture.config.load import load_stage_config
 from hf_mixture.config.model import EntryConfig, StageConfig
 from hf_mixture.engines import Engine, open_engine
-from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
+from hf_mixture.errors import HfMixtureError, MixingError, SamplingError, SourceError
 from hf_mixture.export.card import card_body
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
@@ -115,15 +115,18 @@ def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[dat
     are recorded in `stats`."""
     settings = config.settings
     strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
-    mixed, probabilities = mix_entries(
-        parts,
-        [e.name for e in config.entries],
-        [e.length_group for e in config.entries],
-        weights=config.weights,
-        seed=settings.seed,
-        stopping_strategy=strategy,
-        num_samples=settings.num_samples,
-    )
+    try:
+        mixed, probabilities = mix_entries(
+            parts,
+            [e.name for e in config.entries],
+            [e.length_group for e in config.entries],
+            weights=config.weights,
+            seed=settings.seed,
+            stopping_strategy=strategy,
+            num_samples=settings.num_samples,
+        )
+    except MixingError as err:
+        raise MixingError(f"{config.path}: {err}") from None
     if mixed is None:
         raise SourceError(_no_rows_message(config, stats))
     _account_mixing(mixed, stats, probabilities, parts)
@@ -210,7 +213,7 @@ def _no_rows_message(config: StageConfig, stats: list[EntryStats]) -> str:
 def _account_mixing(
     mixed: datasets.Dataset, stats: list[EntryStats], probabilities: list[float], parts: list
 ) -> None:
-    counts = rows_per_entry(mixed, parts, [s.key for s in stats])  # from the mix's index array
+    counts = rows_per_entry(mixed, parts, [s.key for s in stats], probabilities=probabilities)
     for entry_stats, probability in zip(stats, probabilities):
         written = counts.get(entry_stats.key, 0)
         entry_stats.written = written

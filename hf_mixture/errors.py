@@ -25,6 +25,10 @@ class SamplingError(HfMixtureError, ValueError):
     """A sampling strategy cannot be applied to the rows an entry has (e.g. random:N above the count)."""
 
 
+class MixingError(HfMixtureError, ValueError):
+    """The entries cannot be interleaved as the weights ask (e.g. a draw count without bound)."""
+
+
 class OutputError(HfMixtureError, ValueError):
     """The output folder is not in the expected layout, or a stage cannot be written into it."""
 

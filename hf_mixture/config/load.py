@@ -7,6 +7,7 @@ names the file and line, the entry (index and name) and the key, and says what i
 from __future__ import annotations
 
 import difflib
+import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,6 +64,11 @@ STAGE_KEYS = (
     "box_format",
     "image_check",
 )
+
+
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding bound; LaViDa-O seeds torch / numpy with the stage seed
+MAX_SHARDS = 100_000  # the Hub recommends under 100k files per repository (shared/spec/hub.md)
+MAX_HTTP_RETRIES = 20  # at the 8 s backoff cap, ~2.5 minutes per image before it is counted
 
 
 class ConfigWarning(UserWarning):
@@ -167,7 +173,13 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:
-        kwargs["seed"] = _int(problems, ("stage", "seed"), raw["seed"])
+        kwargs["seed"] = _bounded_int(problems, ("stage", "seed"), raw["seed"], 0, MAX_SEED)
+    if kwargs.get("num_shards") is not None and kwargs["num_shards"] > MAX_SHARDS:
+        problems.error(
+            ("stage", "num_shards"),
+            f"stage.num_shards: {kwargs['num_shards']} is above {MAX_SHARDS} (the Hub recommends fewer files "
+            "per repository); leave it out to size shards at 500 MB",
+        )
     kwargs.update(_http_settings(problems, raw))
     if raw.get("box_format") is not None:
         kwargs["box_format"] = _box_format(problems, raw["box_format"])
@@ -199,10 +211,9 @@ def _http_settings(problems: _Problems, raw: dict) -> dict:
                 problems.error(("stage", key), f"stage.{key}: must be seconds above 0, got {number}")
             found[key] = number
     if raw.get("http_retries") is not None:
-        retries = _int(problems, ("stage", "http_retries"), raw["http_retries"])
-        if retries is not None and retries < 0:
-            problems.error(("stage", "http_retries"), f"stage.http_retries: must be 0 or more, got {retries}")
-        found["http_retries"] = retries
+        found["http_retries"] = _bounded_int(
+            problems, ("stage", "http_retries"), raw["http_retries"], 0, MAX_HTTP_RETRIES
+        )
     return found
 
 
@@ -231,6 +242,15 @@ def _int(problems: _Problems, key_path: tuple, value, label: str | None = None) 
     return value
 
 
+def _bounded_int(problems: _Problems, key_path: tuple, value, low: int, high: int) -> int | None:
+    number = _int(problems, key_path, value)
+    if number is not None and not low <= number <= high:
+        problems.error(
+            key_path, f"{_name(key_path)}must be a whole number from {low} to {high}, got {number}"
+        )
+    return number
+
+
 def _positive_int(problems: _Problems, key_path: tuple, value) -> int | None:
     number = _int(problems, key_path, value)
     if number is not None and number < 1:
@@ -242,7 +262,14 @@ def _number(problems: _Problems, key_path: tuple, value, label: str | None = Non
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         problems.error(key_path, f"{_name(key_path, label)}expected a number, got {value!r}")
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range
+        number = math.inf
+    if not math.isfinite(number):
+        problems.error(key_path, f"{_name(key_path, label)}expected a finite number, got {value!r}")
+        return None
+    return number
 
 
 def _entries(problems: _Problems, raw, storage: Storage, check_files: bool) -> list[EntryConfig]:
@@ -541,9 +568,14 @@ def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: 
 
 
 def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryConfig]) -> dict[str, float]:
-    raw = data.get(key) or {}
+    """`weights` / `batch_sizes`: finite numbers >= 0 per length_group, not all 0 over the groups
+    entries use. A group at 0 is left out of the mix (a warning): its rows are counted as
+    `mixing:not_drawn` (hf_mixture/mixing/interleave.py)."""
+    raw = data.get(key)
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
-        problems.error((key,), f"{key}: expected a mapping from length_group to a number")
+        problems.error((key,), f"{key}: expected a mapping from length_group to a number, got {raw!r}")
         return {}
     groups = {e.length_group for e in entries}
     result = {}
@@ -551,7 +583,20 @@ def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryCon
         number = _number(problems, (key, group), value)
         if number is not None and number < 0:
             problems.error((key, group), f"{key}.{group}: must not be negative, got {number}")
+        elif number == 0 and group in groups:
+            problems.warn(
+                (key, group),
+                f"{key}.{group}: 0, so entries of length_group {group!r} are left out of the mix "
+                "(their rows are counted as mixing:not_drawn)",
+            )
         if group not in groups and entries:
             problems.warn((key, group), f"{key}.{group}: no entry has length_group {group!r}; it is unused")
-        result[str(group)] = number if number is not None else 0.0
+        if number is not None:
+            result[str(group)] = number
+    if groups and all(result.get(g) == 0 for g in groups):
+        problems.error(
+            (key,),
+            f"{key}: every length_group the entries use ({', '.join(sorted(groups))}) has 0; "
+            "give at least one a number above 0",
+        )
     return result
