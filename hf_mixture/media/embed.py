@@ -12,10 +12,12 @@ import atexit
 import ctypes
 import multiprocessing
 import os
+import queue
 import signal
 import sys
+import threading
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -33,6 +35,9 @@ from hf_mixture.schema import FEATURES
 
 IMAGE_LIST_TYPE = FEATURES.arrow_schema.field("images").type
 _POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+_POOL_REQUESTS: queue.SimpleQueue = queue.SimpleQueue()  # (processes, Future) for the pool keeper
+_KEEPER: list[threading.Thread] = []  # the one pool keeper thread, once started
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -53,17 +58,47 @@ def decode_pool(processes: int) -> ProcessPoolExecutor | None:
 
     Workers are forked (on Linux) and started at once, when the pool is made: forking never
     re-imports the user's `__main__` (spawn and forkserver do, which runs an unguarded script's
-    code again in every worker), and the workers only run PIL on bytes they are sent."""
+    code again in every worker), and the workers only run PIL on bytes they are sent.
+
+    One pool per size per process, made under a lock (threads asking at once share it) and remade
+    when a worker died (a broken pool). The workers are forked by one daemon thread that lives as
+    long as the process (`_keep_pools`): Linux's parent-death signal fires when the *thread* that
+    forked a worker ends, so a pool made from a short-lived thread (a DataLoader's, a stream's
+    reader) would lose its workers with that thread."""
     if processes <= 1:
         return None
-    if processes not in _POOLS:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent)
-        for started in [pool.submit(os.getpid) for _ in range(processes)]:
-            started.result()
-        _POOLS[processes] = pool
-    return _POOLS[processes]
+    with _POOLS_LOCK:
+        pool = _POOLS.get(processes)
+        if pool is None or getattr(pool, "_broken", False):
+            made: Future = Future()
+            _POOL_REQUESTS.put((processes, made))
+            if not _KEEPER:
+                _KEEPER.append(
+                    threading.Thread(target=_keep_pools, name="hf-mixture-decode-pools", daemon=True)
+                )
+                _KEEPER[0].start()
+            pool = _POOLS[processes] = made.result()
+    return pool
+
+
+def _keep_pools() -> None:
+    """The pool keeper thread: makes each pool asked for, then waits (it never ends, so the
+    workers' parent-death signal fires only when the process ends)."""
+    while True:
+        processes, made = _POOL_REQUESTS.get()
+        try:
+            made.set_result(_new_pool(processes))
+        except BaseException as err:  # noqa: BLE001 - handed to the thread that asked
+            made.set_exception(err)
+
+
+def _new_pool(processes: int) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent)
+    for started in [pool.submit(os.getpid) for _ in range(processes)]:
+        started.result()
+    return pool
 
 
 def _die_with_parent() -> None:
@@ -74,11 +109,23 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _forget_pools_in_child() -> None:
+    """In a forked child: the parent's pools and keeper thread are not this process's."""
+    global _POOLS_LOCK, _POOL_REQUESTS
+    _POOLS.clear()
+    _KEEPER.clear()
+    _POOLS_LOCK, _POOL_REQUESTS = threading.Lock(), queue.SimpleQueue()
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
 @atexit.register
 def _shutdown_pools() -> None:
-    for pool in _POOLS.values():
-        pool.shutdown(wait=False, cancel_futures=True)
-    _POOLS.clear()
+    with _POOLS_LOCK:
+        for pool in _POOLS.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        _POOLS.clear()
 
 
 def embed_images(
