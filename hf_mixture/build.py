@@ -16,12 +16,13 @@ from builders import builder_class_for
 from hf_mixture.config.load import load_stage_config
 from hf_mixture.config.model import EntryConfig, StageConfig
 from hf_mixture.engines import Engine, open_engine
+from hf_mixture.entry_checks import check_sources
 from hf_mixture.errors import HfMixtureError, MixingError, SamplingError, SourceError
 from hf_mixture.export.card import card_body
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
 from hf_mixture.export.readme import update_readme
-from hf_mixture.export.report import format_report, write_report
+from hf_mixture.export.report import format_examples, format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
 from hf_mixture.mixing.probabilities import default_stopping_strategy
@@ -67,6 +68,7 @@ def build_stage(
     the mixing and writing after it are the same for every engine."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, strict=strict, overrides=overrides)
+    check_sources(config, echo)  # every entry's source-level config checks, before any is built
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
@@ -86,6 +88,9 @@ def build_stage(
     update_readme(out_dir, settings.name, written, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
+    examples = format_examples(stats)
+    if examples:
+        logger.info(examples)  # shown with -v; also in build_report.json under each entry's `examples`
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
 
 
@@ -223,3 +228,7 @@ def _account_mixing(
             entry_stats.mixing_added = written - entry_stats.rows
         elif written < entry_stats.rows:
             entry_stats.dropped["mixing:not_drawn"] += entry_stats.rows - written
+            why = "its group weighs 0" if probability == 0 else "the stopping strategy or num_samples"
+            entry_stats.note_drop(
+                "mixing:not_drawn", None, f"the mix drew {written} of its {entry_stats.rows} rows ({why})"
+            )

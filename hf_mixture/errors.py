@@ -17,6 +17,10 @@ class ConfigError(HfMixtureError, ValueError):
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 
+class MissingDriverError(HfMixtureError, ImportError):
+    """Reading a URI scheme needs an optional package that is not installed (s3fs, gcsfs, aiohttp)."""
+
+
 class SourceError(HfMixtureError, ValueError):
     """A source file cannot be read as declared (format, columns, sizes)."""
 

@@ -60,12 +60,18 @@ def max_enc_images_filter(column: str, value: int) -> RowFilter:
     return RowFilter("filter:max_enc_images", f"len({column}) <= {value}", (column,), keep)
 
 
-def apply_filters(table: pa.Table, filters: Sequence[RowFilter], drops: Counter) -> np.ndarray:
-    """The rows of `table` every filter keeps (a bool mask); drops counted per first failing filter."""
+def apply_filters(
+    table: pa.Table, filters: Sequence[RowFilter], drops: Counter, dropped_rows: dict | None = None
+) -> np.ndarray:
+    """The rows of `table` every filter keeps (a bool mask); drops counted per first failing filter
+    (and, given `dropped_rows`, their row indices stored under the filter)."""
     kept = np.ones(len(table), dtype=bool)
     for row_filter in filters:
         passes = row_filter.keep(table)
-        drops[row_filter.reason] += int(np.count_nonzero(kept & ~passes))
+        dropped = kept & ~passes
+        drops[row_filter.reason] += int(np.count_nonzero(dropped))
+        if dropped_rows is not None:
+            dropped_rows[row_filter] = np.flatnonzero(dropped)
         kept &= passes
     return kept
 

@@ -42,7 +42,7 @@ from hf_mixture.records import (
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.sources.rows import table_rows
-from hf_mixture.stats import EntryStats
+from hf_mixture.stats import MAX_EXAMPLES, EntryStats
 
 MEDIA_CHUNK_ROWS = 256
 TableSource = Callable[[Sequence[str] | None], Iterable[pa.Table]]
@@ -162,7 +162,7 @@ class EntryPipeline:
         with executor:
             for table in tables:
                 self.stats.read += len(table)
-                kept, passing = self.select(table, filtered)
+                kept, passing = self.select(table, filtered, position=position)
                 filtered += passing
                 positions = position + kept
                 position += len(table)
@@ -173,15 +173,40 @@ class EntryPipeline:
                     if len(out):
                         yield out
 
-    def select(self, table: pa.Table, filtered_before: int) -> tuple[np.ndarray, int]:
+    def select(
+        self, table: pa.Table, filtered_before: int, *, position: int | None = None
+    ) -> tuple[np.ndarray, int]:
         """Row indices of `table` kept by filters and sampling, and how many passed the filters
-        (`filtered_before`: rows of the earlier tables that passed)."""
-        mask = apply_filters(table, self.filters, self.stats.dropped) if self.filters else None
+        (`filtered_before`: rows of the earlier tables that passed). Given the source `position`
+        of the table's first row, the first drops of each reason are kept as examples."""
+        dropped_rows: dict | None = {} if position is not None else None
+        mask = apply_filters(table, self.filters, self.stats.dropped, dropped_rows) if self.filters else None
         passing = np.flatnonzero(mask) if mask is not None else np.arange(len(table), dtype=np.int64)
         chosen = passing[self.selection.pick(filtered_before, len(passing))]
         self.stats.dropped["sampling:not_selected"] += len(passing) - len(chosen)
         self.stats.sampled += len(chosen)
+        if position is not None:
+            self._note_filtered(table, position, dropped_rows)
+            if len(chosen) < len(passing) and self.stats.wants_example("sampling:not_selected"):
+                unchosen = np.setdiff1d(passing, chosen, assume_unique=True)[:MAX_EXAMPLES]
+                for row in unchosen:
+                    message = f"not kept by sampling_strategy {self.entry.sampling.text}"
+                    self.stats.note_drop("sampling:not_selected", self._row_id(position + row), message)
         return chosen, len(passing)
+
+    def _note_filtered(self, table: pa.Table, position: int, dropped_rows: dict) -> None:
+        """Examples of filter drops: the row id, its filter columns' values and the rule."""
+        for row_filter, rows in dropped_rows.items():
+            for row in rows[:MAX_EXAMPLES]:
+                if not self.stats.wants_example(row_filter.reason):
+                    break
+                values = ", ".join(f"{c}={table[c][int(row)].as_py()!r}" for c in row_filter.columns)
+                message = f"{values}; keeps {row_filter.description}"
+                self.stats.note_drop(row_filter.reason, self._row_id(position + int(row)), message)
+
+    def _row_id(self, position: int) -> str:
+        """The id of the row at source `position` (as `_with_common_columns` makes it)."""
+        return f"{self.entry.key}/{position}"
 
     def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> Iterator[pa.Table]:
         records = self.records(rows, positions)
@@ -205,6 +230,7 @@ class EntryPipeline:
     def media(self, records: pa.Table, executor, decoder) -> pa.Table:
         """One chunk of `records` with its images embedded (rows whose images fail are dropped and
         counted), then its `dup:K` copies."""
+        messages: dict[int, str] = {}
         embedded, media_reasons = embed_images(
             records,
             self.fetcher,
@@ -213,8 +239,9 @@ class EntryPipeline:
             decoder=decoder,
             check=self.image_check,
             repairs=self.stats.repaired,
+            messages=messages,
         )
-        return self._duplicate(self._drop(embedded, media_reasons))
+        return self._duplicate(self._drop(embedded, media_reasons, messages))
 
     def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.Array | np.ndarray]:
         try:
@@ -259,16 +286,30 @@ class EntryPipeline:
             records = records.set_column(records.schema.get_field_index(name), name, column)
         return records
 
-    def _drop(self, table: pa.Table, reasons: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Table:
-        """`table` without the rows that have a reason (non-null), each counted under its reason."""
+    def _drop(
+        self,
+        table: pa.Table,
+        reasons: pa.Array | pa.ChunkedArray | np.ndarray,
+        messages: dict[int, str] | None = None,
+    ) -> pa.Table:
+        """`table` without the rows that have a reason (non-null), each counted under its reason;
+        the first rows of a reason are kept as examples (id, and `messages[row]` or the reason)."""
         if isinstance(reasons, np.ndarray):
             reasons = pa.array(reasons, type=pa.string(), from_pandas=True)
         if reasons.null_count == len(reasons):
             return table
         bad = pc.is_valid(reasons)
-        for item in pc.value_counts(reasons.filter(bad)).to_pylist():
+        counted = pc.value_counts(reasons.filter(bad)).to_pylist()
+        for item in counted:
             self.stats.dropped[item["values"]] += item["counts"]
+        if any(self.stats.wants_example(item["values"]) for item in counted):
+            self._note_examples(table["id"], reasons, messages or {})
         return table.filter(pc.invert(bad))
+
+    def _note_examples(self, ids: pa.ChunkedArray, reasons, messages: dict[int, str]) -> None:
+        for row, reason in enumerate(reasons.to_pylist()):
+            if reason is not None and self.stats.wants_example(reason):
+                self.stats.note_drop(reason, ids[row].as_py(), messages.get(row, reason))
 
     def _duplicate(self, table: pa.Table) -> pa.Table:
         copies = self.entry.sampling.dup_factor

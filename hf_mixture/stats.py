@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+
+from hf_mixture.redact import redact
+
+MAX_EXAMPLES = 3  # rows kept per drop reason, to show why (the report's `examples`)
+MAX_MESSAGE_CHARS = 300
 
 
 @dataclass
@@ -27,6 +33,27 @@ class EntryStats:
     written: int = 0
     expected_share: float = 0.0
     realised_share: float = 0.0
+    # per drop reason, the first MAX_EXAMPLES rows: {"id": row id or None, "message": what happened}
+    examples: dict[str, list[dict]] = field(default_factory=dict)
+
+    def wants_example(self, reason: str) -> bool:
+        """Whether `reason` has fewer than MAX_EXAMPLES examples yet."""
+        return len(self.examples.get(reason, ())) < MAX_EXAMPLES
+
+    def note_drop(self, reason: str, row_id: str | None, message: str) -> None:
+        """Keep (`row_id`, `message`) as an example of `reason` while it has fewer than
+        MAX_EXAMPLES; the message is cut to MAX_MESSAGE_CHARS and secrets are masked."""
+        if self.wants_example(reason):
+            text = redact(str(message))
+            if len(text) > MAX_MESSAGE_CHARS:
+                text = text[: MAX_MESSAGE_CHARS - 3] + "..."
+            self.examples.setdefault(reason, []).append({"id": row_id, "message": text})
+
+    def add_examples(self, examples: dict[str, Iterable[dict]]) -> None:
+        """Add examples from another part of the entry (e.g. a Ray task), within the cap."""
+        for reason, listed in examples.items():
+            for example in listed:
+                self.note_drop(reason, example["id"], example["message"])
 
     def balance(self) -> int:
         """read + added - written - dropped: zero when every row is accounted for."""
@@ -37,4 +64,5 @@ class EntryStats:
         data = asdict(self)
         data["dropped"] = {reason: n for reason, n in sorted(self.dropped.items()) if n}
         data["repaired"] = {fix: n for fix, n in sorted(self.repaired.items()) if n}
+        data["examples"] = {reason: listed for reason, listed in sorted(self.examples.items()) if listed}
         return data

@@ -144,3 +144,24 @@ def test_small_but_reachable_weight_still_mixes(tmp_path):
     result = quiet_build(config, tmp_path / "out")
     report = json.loads(result.report_path.read_text())
     assert report["entries"][0]["written"] >= 3  # all_exhausted: every `ga` row at least once
+
+
+def test_random_n_above_the_filtered_rows_stops_check(tmp_path, capsys):
+    table = t2i_table(tmp_path, 6, scores=[6.0, 6.0, 6.0, 1.0, 1.0, 1.0])
+    config = write_stage(tmp_path / "s.yaml", [t2i_entry(table, sampling_strategy="random:4")])
+    code = main(["check", str(config)])
+    captured = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert "counting the filtered rows of t2i (random:N needs the count)" in captured.out
+    assert f"{config}:4: datasets[0] (t2i): sampling_strategy: " in captured.err
+    assert "asks for 4 rows but only 3 pass the filters" in captured.err
+
+
+def test_build_checks_every_entry_before_building_the_first(tmp_path):
+    good, short = t2i_table(tmp_path, 3, name="good"), t2i_table(tmp_path, 2, name="short")
+    entries = [t2i_entry(good, name="good"), t2i_entry(short, name="short", sampling_strategy="random:5")]
+    config = write_stage(tmp_path / "s.yaml", entries)
+    said = []
+    with pytest.raises(ConfigError, match=r"datasets\[1\] \(short\): sampling_strategy: .*only 2 pass"):
+        build_stage(config, tmp_path / "out", echo=said.append)
+    assert not [line for line in said if line.startswith("[1/2]")]  # no entry was built

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+from hf_mixture.archive_refs import split_archive_ref
 from hf_mixture.config.model import (
     STOPPING_STRATEGIES,
     EntryConfig,
@@ -26,7 +27,7 @@ from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
 from hf_mixture.media.images import CHECKS, DEFAULT_CHECK
 from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
 from hf_mixture.sources.tables import TableReader
-from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from
+from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from, scheme_of
 
 TOP_KEYS = ("datasets", "weights", "batch_sizes", "stage")
 ENTRY_KEYS = (
@@ -116,7 +117,9 @@ def load_stage_config(
         storage_options=settings.storage_options,
         allowed_schemes=settings.allowed_schemes,
     )
+    _check_mapping_drivers(problems, settings, storage)
     entries = _entries(problems, data.get("datasets"), storage, check_files)
+    _check_image_root_drivers(problems, entries, storage)
     weights = _group_map(problems, data, "weights", entries)
     batch_sizes = _group_map(problems, data, "batch_sizes", entries)
     if strict:
@@ -134,6 +137,30 @@ def load_stage_config(
         warnings=tuple(problems.warnings),
         text=document.path.read_text(encoding="utf-8"),
     )
+
+
+def image_driver_problem(storage: Storage, uri: str) -> str | None:
+    """What is missing to read images at `uri`: http(s) images are read with urllib
+    (hf_mixture/media/http_policy.py), anything else remote (and archive members) through fsspec."""
+    if not split_archive_ref(uri) and scheme_of(uri) in ("file", "http", "https"):
+        return None
+    return storage.driver_problem(uri)
+
+
+def _check_mapping_drivers(problems: _Problems, settings: StageSettings, storage: Storage) -> None:
+    for mapping in settings.path_mappings:
+        missing = image_driver_problem(storage, mapping.target)
+        if missing:
+            key = ("stage", "path_mappings", mapping.prefix)
+            problems.error(key, f"stage.path_mappings: {mapping.prefix!r} -> {mapping.target!r}: {missing}")
+
+
+def _check_image_root_drivers(problems: _Problems, entries: list[EntryConfig], storage: Storage) -> None:
+    for entry in entries:
+        missing = image_driver_problem(storage, entry.image_root) if entry.image_root else None
+        if missing:
+            key = ("datasets", entry.index, "image_root")
+            problems.error(key, f"{entry.label}: image_root: {entry.image_root!r}: {missing}")
 
 
 def _check_unknown(problems: _Problems, mapping: dict, allowed, key_path: tuple, what: str) -> None:
@@ -473,6 +500,10 @@ def _entry_files(
         return []
     try:
         resolved = storage.resolve(raw)
+        missing = storage.driver_problem(resolved)
+        if missing:
+            problems.error((*path, "json_path"), f"{label}: json_path: {raw!r}: {missing}")
+            return []
         if not check_files:
             return [resolved]
         files = storage.expand(resolved)

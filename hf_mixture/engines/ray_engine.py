@@ -263,7 +263,7 @@ def _select_piece(
     reader_drops: Counter = Counter()
     for table in _piece_tables(spec, piece, spec.entry.columns, reader_drops):
         stats.read += len(table)
-        kept, passing = pipeline.select(table, filtered)
+        kept, passing = pipeline.select(table, filtered, position=position)
         filtered += passing
         positions = position + kept
         position += len(table)

@@ -137,11 +137,13 @@ def embed_images(
     decoder: Executor | None = None,
     check: str = DEFAULT_CHECK,
     repairs: Counter | None = None,
+    messages: dict[int, str] | None = None,
 ) -> tuple[pa.Table, np.ndarray]:
     """`table` with `images` / `image_gen` as embedded bytes and `original_*` set, and per row the
     reason it must be dropped (None to keep). Targets (`image_gen`) are resized to `short_side`.
     `executor` reads (threads); `decoder` checks and resizes (None: in the reading thread).
-    `repairs` counts, per fix, the kept rows whose images were normalised."""
+    `repairs` counts, per fix, the kept rows whose images were normalised; `messages` receives,
+    per dropped row index, what failed (the reference tried, the status or exception text)."""
     images, targets = table["images"].to_pylist(), table["image_gen"].to_pylist()
     wanted = list({(ref, None) for refs in images for ref in refs or []})
     wanted += list({(ref, short_side) for refs in targets for ref in refs or []})
@@ -151,9 +153,12 @@ def embed_images(
     for row, (row_images, row_targets) in enumerate(zip(images, targets)):
         found = [results[(r, None)] for r in row_images or []]
         made = [results[(r, short_side)] for r in row_targets or []]
-        failure = next((x for x in found + made if isinstance(x, str)), None)
-        reasons[row] = failure
-        ok = failure is None
+        refs = [*(row_images or []), *(row_targets or [])]
+        failed = next(((r, x) for r, x in zip(refs, found + made) if isinstance(x, MediaError)), None)
+        reasons[row] = failed[1].reason if failed else None
+        if failed and messages is not None:
+            messages[row] = f"{failed[0]}: {failed[1]}"
+        ok = failed is None
         if ok and repairs is not None:
             repairs.update({change for checked in found + made for change in checked.changes})
         image_cells.append(_cells(row_images, found) if ok else [])
@@ -165,7 +170,7 @@ def embed_images(
 
 def _fetch(
     fetcher: ImageFetcher, ref: str, short_side: int | None, decoder: Executor | None, check: str
-) -> CheckedImage | str:
+) -> CheckedImage | MediaError:
     try:
         data = fetcher.read(ref)
         if decoder is None:
@@ -173,7 +178,7 @@ def _fetch(
         checked = decoder.submit(check_image_returning_changes, data, short_side, check).result()
         return checked if checked.data is not None else replace(checked, data=data)
     except MediaError as err:
-        return err.reason
+        return err
 
 
 def _cells(refs, checked: list[CheckedImage]) -> list[dict]:

@@ -15,6 +15,7 @@ import posixpath
 import stat
 from collections.abc import Sequence
 
+from hf_mixture.errors import MissingDriverError
 from hf_mixture.media.archives import archive_ref, read_member, split_archive_ref
 from hf_mixture.media.http_policy import HttpPolicy, MediaBudget, http_get
 from hf_mixture.media.images import CheckedImage, MediaError, check_image
@@ -110,6 +111,8 @@ class ImageFetcher:
             raise MediaError("media:missing", f"{location} is a folder") from err
         except PermissionError as err:
             raise MediaError("media:http_403", f"{location}: access denied ({err})") from err
+        except MissingDriverError:  # not this image's fault: the build stops, naming the package
+            raise
         except Exception as err:  # noqa: BLE001 - network stacks raise many types; each is one failed fetch
             if isinstance(err, (KeyboardInterrupt, SystemExit, MemoryError)):
                 raise
