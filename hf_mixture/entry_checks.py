@@ -27,7 +27,7 @@ from hf_mixture.sampling import Selection
 PROBE_ROWS = 64  # rows of each entry whose image references are checked before building
 
 
-def needs_counting(entry: EntryConfig) -> bool:
+def needs_count_check(entry: EntryConfig) -> bool:
     """Whether `entry`'s sampling strategy can fail on the filtered row count (`random:N`)."""
     return entry.sampling.kind == "random" and entry.sampling.percent is None
 
@@ -37,14 +37,14 @@ def check_sources(config: StageConfig, echo: Callable[[str], None] = print) -> N
     or whose first image references need a missing package; `echo` says what is read."""
     from hf_mixture.build import entry_builder  # the build runs these checks first
 
-    counted = [e.name for e in config.entries if needs_counting(e)]
+    counted = [e.name for e in config.entries if needs_count_check(e)]
     if counted:
         echo(f"counting the filtered rows of {', '.join(counted)} (random:N needs the count)")
     problems = []
     with tempfile.TemporaryDirectory(prefix="hf-mixture-check-") as cache:
         for entry in config.entries:
             builder = entry_builder(config, entry, cache)
-            if needs_counting(entry):
+            if needs_count_check(entry):
                 problems += _sampling_problems(config, entry, builder)
             problems += _reference_problems(config, entry, builder)
     if problems:

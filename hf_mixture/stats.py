@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -10,6 +11,7 @@ from hf_mixture.redact import redact
 
 MAX_EXAMPLES = 3  # rows kept per drop reason, to show why (the report's `examples`)
 MAX_MESSAGE_CHARS = 300
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object reprs in exception texts: not reproducible
 
 
 @dataclass
@@ -42,18 +44,21 @@ class EntryStats:
 
     def note_drop(self, reason: str, row_id: str | None, message: str) -> None:
         """Keep (`row_id`, `message`) as an example of `reason` while it has fewer than
-        MAX_EXAMPLES; the message is cut to MAX_MESSAGE_CHARS and secrets are masked."""
+        MAX_EXAMPLES; the message is cut to MAX_MESSAGE_CHARS, secrets are masked and object
+        addresses removed (a rebuild writes the same report)."""
         if self.wants_example(reason):
-            text = redact(str(message))
+            text = _ADDRESS.sub("", redact(str(message)))
             if len(text) > MAX_MESSAGE_CHARS:
                 text = text[: MAX_MESSAGE_CHARS - 3] + "..."
             self.examples.setdefault(reason, []).append({"id": row_id, "message": text})
 
     def add_examples(self, examples: dict[str, Iterable[dict]]) -> None:
-        """Add examples from another part of the entry (e.g. a Ray task), within the cap."""
+        """Add examples from another part of the entry (e.g. a Ray task): per reason, the
+        MAX_EXAMPLES of lowest source position are kept, the ones a single pass in source order
+        keeps, whatever order the parts arrive in."""
         for reason, listed in examples.items():
-            for example in listed:
-                self.note_drop(reason, example["id"], example["message"])
+            merged = sorted([*self.examples.get(reason, []), *listed], key=_source_order)
+            self.examples[reason] = merged[:MAX_EXAMPLES]
 
     def balance(self) -> int:
         """read + added - written - dropped: zero when every row is accounted for."""
@@ -66,3 +71,9 @@ class EntryStats:
         data["repaired"] = {fix: n for fix, n in sorted(self.repaired.items()) if n}
         data["examples"] = {reason: listed for reason, listed in sorted(self.examples.items()) if listed}
         return data
+
+
+def _source_order(example: dict) -> tuple:
+    """Sort key of an example: the source position in its id (`<entry>/<position>[#copy]`)."""
+    position = str(example["id"]).rsplit("/", 1)[-1].split("#", 1)[0]
+    return (0, int(position), "") if position.isdigit() else (1, 0, str(example["id"]))
