@@ -19,7 +19,7 @@ import pyarrow as pa
 from hf_mixture.config.load import image_driver_problem
 from hf_mixture.config.model import EntryConfig, StageConfig
 from hf_mixture.config.yaml_source import read_yaml
-from hf_mixture.errors import ConfigError, HfMixtureError, SamplingError
+from hf_mixture.errors import ConfigError, HfMixtureError, SamplingError, SourceError
 from hf_mixture.media.images import MediaError
 from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
 from hf_mixture.sampling import Selection
@@ -65,6 +65,8 @@ def _sampling_problems(config: StageConfig, entry: EntryConfig, builder) -> list
         entry_selection(entry, config.settings, filters, builder.source_tables, builder.metadata_row_count)
     except SamplingError as err:
         return [f"{_where(config, entry, 'sampling_strategy')}: {entry.label}: sampling_strategy: {err}"]
+    except SourceError as err:  # the counting pass met a file that cannot be read
+        return [f"{_where(config, entry, 'json_path')}: {entry.label}: json_path: {err}"]
     finally:
         builder.take_reader_drops()
     return []

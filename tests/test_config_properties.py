@@ -4,6 +4,7 @@ config error), never an internal error or a hang (issue 11, "same for config val
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import yaml
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from hf_mixture.cli.main import EXIT_ERROR, main
 from hf_mixture.config.load import ENTRY_KEYS, STAGE_KEYS
 
-CHECK_EXAMPLES = 120
-BUILD_EXAMPLES = 12
+SCALE = int(os.environ.get("HF_MIXTURE_PROPERTY_SCALE", "1"))  # e.g. 20 for a deep local run
+CHECK_EXAMPLES = 120 * SCALE
+BUILD_EXAMPLES = 12 * SCALE
 
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70),
@@ -55,6 +57,15 @@ WHERE = st.one_of(
     st.tuples(st.just("top"), st.sampled_from(["weights", "batch_sizes", "stage", "datasets"])),
     st.tuples(st.just("group"), st.sampled_from(["weights", "batch_sizes"])),
 )
+
+
+def bounded(examples: int):
+    """Hypothesis settings: `examples` cases, no per-case deadline (the test has a timeout)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,24 +109,16 @@ def run(sources, stage: dict, command: list[str], capsys) -> int:
     return code
 
 
-@pytest.mark.timeout(300)
-@settings(
-    max_examples=CHECK_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@pytest.mark.timeout(300 * SCALE)
+@bounded(CHECK_EXAMPLES)
 @given(where=WHERE, value=VALUES)
 def test_any_config_value_checks_to_ok_or_a_config_error(sources, capsys, where, value):
     code = run(sources, stage_with(sources, where, value), ["check"], capsys)
     event(f"check exit {code}")  # outcomes: pytest --hypothesis-show-statistics
 
 
-@pytest.mark.timeout(300)
-@settings(
-    max_examples=BUILD_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@pytest.mark.timeout(300 * SCALE)
+@bounded(BUILD_EXAMPLES)
 @given(where=WHERE, value=VALUES)
 def test_any_config_value_that_checks_ok_builds(sources, capsys, where, value):
     stage = stage_with(sources, where, value)

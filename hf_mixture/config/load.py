@@ -213,7 +213,7 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     if raw.get("image_check") is not None:
         kwargs["image_check"] = _image_check(problems, raw["image_check"])
     strategy = raw.get("stopping_strategy")
-    if strategy is not None and strategy not in STOPPING_STRATEGIES:
+    if strategy is not None and (not isinstance(strategy, str) or strategy not in STOPPING_STRATEGIES):
         problems.error(
             ("stage", "stopping_strategy"),
             f"stage.stopping_strategy: {strategy!r} is not one of {', '.join(STOPPING_STRATEGIES)}",
@@ -426,7 +426,7 @@ def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) 
 
 
 def _image_check(problems: _Problems, value) -> str:
-    if value not in CHECKS:
+    if not isinstance(value, str) or value not in CHECKS:
         problems.error(
             ("stage", "image_check"),
             f"stage.image_check: {value!r} is not one of {', '.join(CHECKS)} (full: every pixel decoded; "
@@ -438,7 +438,7 @@ def _image_check(problems: _Problems, value) -> str:
 
 def _box_format(problems: _Problems, value) -> str:
     """`stage.box_format`: one of hf_mixture.grounding.BOX_FORMATS."""
-    if value not in BOX_FORMATS:
+    if not isinstance(value, str) or value not in BOX_FORMATS:
         problems.error(
             ("stage", "box_format"),
             f"stage.box_format: {value!r} is not one of {', '.join(BOX_FORMATS)} "
