@@ -187,12 +187,16 @@ class EntryPipeline:
         self.stats.sampled += len(chosen)
         if position is not None:
             self._note_filtered(table, position, dropped_rows)
-            if len(chosen) < len(passing) and self.stats.wants_example("sampling:not_selected"):
-                unchosen = np.setdiff1d(passing, chosen, assume_unique=True)[:MAX_EXAMPLES]
-                for row in unchosen:
-                    message = f"not kept by sampling_strategy {self.entry.sampling.text}"
-                    self.stats.note_drop("sampling:not_selected", self._row_id(position + row), message)
+            self._note_unselected(passing, chosen, position)
         return chosen, len(passing)
+
+    def _note_unselected(self, passing: np.ndarray, chosen: np.ndarray, position: int) -> None:
+        """Examples of rows that passed the filters but the sampling strategy did not keep."""
+        if len(chosen) == len(passing) or not self.stats.wants_example("sampling:not_selected"):
+            return
+        message = f"not kept by sampling_strategy {self.entry.sampling.text}"
+        for row in np.setdiff1d(passing, chosen, assume_unique=True)[:MAX_EXAMPLES]:
+            self.stats.note_drop("sampling:not_selected", self._row_id(position + int(row)), message)
 
     def _note_filtered(self, table: pa.Table, position: int, dropped_rows: dict) -> None:
         """Examples of filter drops: the row id, its filter columns' values and the rule."""

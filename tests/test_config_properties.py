@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 from factories import t2i_entry, t2i_table
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from hf_mixture.cli.main import EXIT_ERROR, main
@@ -112,6 +112,9 @@ def run(sources, stage: dict, command: list[str], capsys) -> int:
 @pytest.mark.timeout(300 * SCALE)
 @bounded(CHECK_EXAMPLES)
 @given(where=WHERE, value=VALUES)
+@example(where=("stage", "box_format"), value=[])  # was an internal error (unhashable list)
+@example(where=("group", "weights"), value=math.nan)  # passed check, crashed build
+@example(where=("stage", "seed"), value=-1)  # passed check, crashed build
 def test_any_config_value_checks_to_ok_or_a_config_error(sources, capsys, where, value):
     code = run(sources, stage_with(sources, where, value), ["check"], capsys)
     event(f"check exit {code}")  # outcomes: pytest --hypothesis-show-statistics

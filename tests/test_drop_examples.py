@@ -144,3 +144,11 @@ def test_image_references_without_their_package_stop_before_building(tmp_path, c
         in done.stderr
     )
     assert "[1/1]" not in done.stdout
+
+
+def test_sampling_drop_examples_name_the_strategy(tmp_path):
+    entry = build_report(tmp_path, [t2i_entry(t2i_table(tmp_path, 3), sampling_strategy="first:1")])[0]
+    assert entry["examples"]["sampling:not_selected"][0] == {
+        "id": "t2i/1",
+        "message": "not kept by sampling_strategy first:1",
+    }
