@@ -615,11 +615,12 @@ def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryCon
         if number is not None and number < 0:
             problems.error((key, group), f"{key}.{group}: must not be negative, got {number}")
         elif number == 0 and group in groups:
-            problems.warn(
-                (key, group),
-                f"{key}.{group}: 0, so entries of length_group {group!r} are left out of the mix "
-                "(their rows are counted as mixing:not_drawn)",
+            effect = (
+                "are left out of the mix (their rows are counted as mixing:not_drawn)"
+                if key == "weights"
+                else "get no rows in LaViDa-O's batches"
             )
+            problems.warn((key, group), f"{key}.{group}: 0, so entries of length_group {group!r} {effect}")
         if group not in groups and entries:
             problems.warn((key, group), f"{key}.{group}: no entry has length_group {group!r}; it is unused")
         if number is not None:
