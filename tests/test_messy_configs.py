@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import warnings
 
+import datasets
 import pytest
 from factories import t2i_entry, t2i_table, write_stage
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hf_mixture.build import build_stage
 from hf_mixture.cli.main import EXIT_ERROR, main
 from hf_mixture.config.load import ConfigWarning, load_stage_config
 from hf_mixture.config.model import STOPPING_STRATEGIES
-from hf_mixture.errors import ConfigError
-from hf_mixture.mixing.interleave import EmptyEntryWarning
+from hf_mixture.errors import ConfigError, MixingError
+from hf_mixture.mixing.interleave import EmptyEntryWarning, mix_entries, rows_per_entry
 
 BILLION_LAUGHS = "\n".join(
     [
@@ -165,3 +168,35 @@ def test_build_checks_every_entry_before_building_the_first(tmp_path):
     with pytest.raises(ConfigError, match=r"datasets\[1\] \(short\): sampling_strategy: .*only 2 pass"):
         build_stage(config, tmp_path / "out", echo=said.append)
     assert not [line for line in said if line.startswith("[1/2]")]  # no entry was built
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 30), min_size=1, max_size=4),
+    weights=st.lists(st.sampled_from([0, 1e-300, 1e-9, 1e-3, 1, 100, 1e9]), min_size=4, max_size=4),
+    strategy=st.sampled_from(STOPPING_STRATEGIES),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_mixing_ends_for_any_weights(sizes, weights, strategy, seed):
+    groups = [f"g{i}" for i in range(len(sizes))]
+    parts = [datasets.Dataset.from_dict({"id": [f"e{i}/{r}" for r in range(n)]}) for i, n in enumerate(sizes)]
+    group_weights = dict(zip(groups, weights))
+    if not any(w > 0 for g, w in group_weights.items() if sizes[groups.index(g)]):
+        return  # every group with rows weighs 0: a config error (test_all_zero_group_numbers_...)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyEntryWarning)
+        try:
+            mixed, probabilities = mix_entries(
+                parts, groups, groups, weights=group_weights, seed=seed, stopping_strategy=strategy
+            )
+        except MixingError as err:
+            assert "draws to show every row" in str(err)
+            return
+    counts = rows_per_entry(mixed, parts, [f"e{i}" for i in range(len(sizes))], probabilities=probabilities)
+    assert counts == rows_per_entry(mixed)
+    for i, (size, probability) in enumerate(zip(sizes, probabilities)):
+        if probability == 0:
+            assert counts[f"e{i}"] == 0
+        elif strategy != "first_exhausted":
+            assert counts[f"e{i}"] >= size  # the exhausting rules show every row of a drawn entry
