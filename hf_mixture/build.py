@@ -212,6 +212,8 @@ def _no_rows_message(config: StageConfig, stats: list[EntryStats]) -> str:
     for entry, entry_stats in zip(config.entries, stats):
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(entry_stats.dropped.items()) if n) or "none"
         lines.append(f"  {entry.label}: read {entry_stats.read} rows; dropped: {reasons}")
+        for reason, examples in sorted(entry_stats.examples.items()):
+            lines.append(f"    e.g. {reason}: {examples[0]['id'] or '-'}: {examples[0]['message']}")
     return "\n".join(lines)
 
 

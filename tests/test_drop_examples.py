@@ -15,6 +15,7 @@ from factories import t2i_entry, t2i_table, write_parquet, write_stage
 
 from hf_mixture.build import build_stage
 from hf_mixture.engines.tally import add_counts, stats_counts
+from hf_mixture.errors import SourceError
 from hf_mixture.stats import MAX_EXAMPLES, EntryStats
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,3 +153,10 @@ def test_sampling_drop_examples_name_the_strategy(tmp_path):
         "id": "t2i/1",
         "message": "not kept by sampling_strategy first:1",
     }
+
+
+def test_a_stage_with_no_rows_left_names_the_cause(tmp_path):
+    table = with_image_paths(tmp_path, 1, {0: str(tmp_path / "gone" / "0.jpg")})
+    config = write_stage(tmp_path / "s.yaml", [t2i_entry(table)])
+    with pytest.raises(SourceError, match=r"e\.g\. media:missing: t2i/0: .*gone/0\.jpg"):
+        build_stage(config, tmp_path / "out", echo=lambda *_: None)
