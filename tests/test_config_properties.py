@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 from hf_mixture.cli.main import EXIT_ERROR, main
 from hf_mixture.config.load import ENTRY_KEYS, STAGE_KEYS
+from hf_mixture.preprocess.registry import get_preprocess
+
+T2I = "preproces_text_to_image_generation_s3"  # the entries' function: its keywords are generated too
 
 SCALE = int(os.environ.get("HF_MIXTURE_PROPERTY_SCALE", "1"))  # e.g. 20 for a deep local run
 CHECK_EXAMPLES = 120 * SCALE
@@ -56,6 +59,7 @@ WHERE = st.one_of(
     st.tuples(st.just("entry"), st.sampled_from(ENTRY_KEYS)),
     st.tuples(st.just("top"), st.sampled_from(["weights", "batch_sizes", "stage", "datasets"])),
     st.tuples(st.just("group"), st.sampled_from(["weights", "batch_sizes"])),
+    st.tuples(st.just("kwarg"), st.sampled_from(get_preprocess(T2I).accepted_kwargs())),
 )
 
 
@@ -89,6 +93,8 @@ def stage_with(sources, where: tuple[str, str], value) -> dict:
         stage["datasets"][1][key] = value
     elif kind == "top":
         stage[key] = value
+    elif kind == "kwarg":
+        stage["datasets"][1]["process_fn_kwargs"] = {key: value}
     else:
         stage[key] = {"ga": value, "gb": 50}
     return stage

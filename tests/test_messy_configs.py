@@ -200,3 +200,26 @@ def test_mixing_ends_for_any_weights(sizes, weights, strategy, seed):
             assert counts[f"e{i}"] == 0
         elif strategy != "first_exhausted":
             assert counts[f"e{i}"] >= size  # the exhausting rules show every row of a drawn entry
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"s3_prefix": {"a": "b"}},
+            "process_fn_kwargs: s3_prefix: expected a string or null, got {'a': 'b'}",
+        ),
+        ({"random_truncate": "yes"}, "process_fn_kwargs: random_truncate: expected true or false, got 'yes'"),
+        ({"random_caption_keys": 5}, "process_fn_kwargs: random_caption_keys: expected a list of strings"),
+    ],
+)
+def test_preprocess_keyword_of_the_wrong_type_is_a_config_error(tmp_path, kwargs, message):
+    table = t2i_table(tmp_path, 2)
+    path = write_stage(tmp_path / "s.yaml", [t2i_entry(table, process_fn_kwargs=kwargs)])
+    assert f"datasets[0] (t2i): {message}" in check_problems(path)
+
+
+def test_preprocess_bool_keyword_takes_0_and_1_as_lavida_o_does(tmp_path):
+    table = t2i_table(tmp_path, 2)
+    path = write_stage(tmp_path / "s.yaml", [t2i_entry(table, process_fn_kwargs={"random_truncate": 0})])
+    assert load_stage_config(path).entries[0].process_fn_kwargs == {"random_truncate": 0}

@@ -21,6 +21,7 @@ from hf_mixture.config.model import (
     StageSettings,
 )
 from hf_mixture.config.sampling_strategy import parse_sampling_strategy
+from hf_mixture.config.value_types import describe, matches
 from hf_mixture.config.yaml_source import YamlDocument, read_yaml
 from hf_mixture.errors import ConfigError, SourceError
 from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
@@ -450,9 +451,10 @@ def _box_format(problems: _Problems, value) -> str:
 
 def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kwargs: dict) -> None:
     try:
-        accepted = get_preprocess(fn_name).accepted_kwargs() if fn_name else None
+        function = get_preprocess(fn_name) if fn_name else None
     except KeyError:
         return
+    accepted = function.accepted_kwargs() if function else None
     for key in kwargs:
         if key in STAGE_OPTIONS:
             problems.error(
@@ -465,6 +467,13 @@ def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kw
                 (*path, "process_fn_kwargs", key),
                 f"{label}: process_fn_kwargs: {fn_name} takes no {key!r}; "
                 f"it takes: {', '.join(accepted) or 'nothing'}",
+            )
+    hints = function.kwarg_hints() if function else {}
+    for key, value in kwargs.items():
+        if key in hints and not matches(value, hints[key]):
+            problems.error(
+                (*path, "process_fn_kwargs", key),
+                f"{label}: process_fn_kwargs: {key}: expected {describe(hints[key])}, got {value!r}",
             )
 
 
@@ -587,7 +596,15 @@ def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: 
         function = get_preprocess(fields["preprocess_fn"])
     except KeyError:
         return
-    needed = function.needs(fields.get("process_fn_kwargs") or {})
+    try:
+        needed = function.needs(fields.get("process_fn_kwargs") or {})
+    except (TypeError, ValueError, KeyError, AttributeError) as err:  # a kwarg of the wrong shape
+        problems.error(
+            (*path, "process_fn_kwargs"),
+            f"{label}: process_fn_kwargs: {fields['preprocess_fn']} cannot use "
+            f"{fields.get('process_fn_kwargs')!r} ({err}); see `hf-mixture functions`",
+        )
+        return
     missing = [c for c in needed if c not in loaded]
     if missing:
         key = "columns" if fields.get("columns") else "json_path"

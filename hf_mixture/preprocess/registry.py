@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -46,6 +47,14 @@ class PreprocessFunction:
             for p in params
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "rng" and p.name not in STAGE_OPTIONS
         ]
+
+    def kwarg_hints(self) -> dict:
+        """The type hints of the keywords `accepted_kwargs` lists (unannotated ones left out)."""
+        try:
+            hints = typing.get_type_hints(self.row)
+        except (NameError, TypeError):  # a user's function with hints that do not resolve
+            return {}
+        return {name: hints[name] for name in self.accepted_kwargs() or () if name in hints}
 
     def stage_kwargs(self, settings) -> dict:
         """The stage options (`STAGE_OPTIONS`) the row function declares as keywords, with their
