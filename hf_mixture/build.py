@@ -21,7 +21,8 @@ from hf_mixture.errors import HfMixtureError, MixingError, SamplingError, Source
 from hf_mixture.export.card import card_body
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
-from hf_mixture.export.readme import update_readme
+from hf_mixture.export.readme_update import rebuild_readme, withdraw_sizes
+from hf_mixture.export.remote_out import RemoteFolder, is_remote, publish_stage
 from hf_mixture.export.report import format_examples, format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
@@ -45,7 +46,7 @@ class BuildResult:
     """What a build wrote and its accounting."""
 
     stage: str
-    out_dir: Path
+    out_dir: Path | str  # the URL for a remote --out (whose written files were local, now removed)
     written: WrittenStage
     entries: tuple[EntryStats, ...]
     report_path: Path
@@ -68,6 +69,10 @@ def build_stage(
     the mixing and writing after it are the same for every engine."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, strict=strict, overrides=overrides)
+    if is_remote(out_dir):
+        return _build_to_remote(
+            config, str(out_dir), work_dir=work_dir, engine=engine, address=address, echo=echo
+        )
     check_sources(config, echo)  # every entry's source-level config checks, before any is built
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -80,18 +85,38 @@ def build_stage(
         mixed, strategy = _mix(config, parts, stats)
         row_bytes = sum(map(_arrow_bytes, parts)) / max(1, sum(len(p) for p in parts))
         written = write_stage(
-            mixed, out_dir, settings.name, row_bytes=row_bytes, num_shards=settings.num_shards
+            mixed,
+            out_dir,
+            settings.name,
+            row_bytes=row_bytes,
+            num_shards=settings.num_shards,
+            before_publish=lambda: withdraw_sizes(out_dir, settings.name),
         )
     summary = _summary(config, strategy, written)
     path = write_report(out_dir, settings.name, summary, stats)
     save_stage_yaml(out_dir, settings.name, config.text)
-    update_readme(out_dir, settings.name, written, body=card_body(out_dir))
+    rebuild_readme(out_dir, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
     examples = format_examples(stats)
     if examples:
         logger.info(examples)  # shown with -v; also in build_report.json under each entry's `examples`
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text)
+
+
+def _build_to_remote(config: StageConfig, url: str, *, work_dir, engine, address, echo) -> BuildResult:
+    """Build into a local folder under `work_dir`, then publish the stage to the fsspec URL `url`
+    (hf_mixture/export/remote_out.py); options for it: the stage's `storage_options[<scheme>]`."""
+    scheme = url.split("://", 1)[0]
+    remote = RemoteFolder(url, config.settings.storage_options.get(scheme, {}))
+    remote.key()  # an unusable URL or a missing fsspec driver fails here, before any work
+    with tempfile.TemporaryDirectory(prefix="hf-mixture-out-", dir=work_dir) as local:
+        result = build_stage(config, local, work_dir=work_dir, engine=engine, address=address, echo=echo)
+        publish_stage(remote, local, config.settings.name)
+    echo(f"published stage {config.settings.name} to {url}")
+    return BuildResult(
+        result.stage, url, result.written, result.entries, result.report_path, result.report_text
+    )
 
 
 def _build_entries(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -78,3 +81,26 @@ def t2i_entry(json_path, name: str = "t2i", **keys) -> dict:
         "preprocess_fn": "preproces_text_to_image_generation_s3",
         **keys,
     }
+
+
+def small_t2i_stage(folder: Path, name: str, rows: int) -> Path:
+    """`folder/<name>.yaml`: stage `name` of one t2i entry `t` over `rows` real JPEGs."""
+    colours = [(i * 50 % 255, 20, 90) for i in range(rows)]
+    images = [str(write_image(folder / "img" / name / f"{i}.jpg", color=c)) for i, c in enumerate(colours)]
+    captions = [f"c{i}" for i in range(rows)]
+    data = write_parquet(folder / f"{name}.parquet", {"s3_path": images, "caption": captions})
+    entry = {"name": "t", "json_path": str(data), "sampling_strategy": "all",
+             "preprocess_fn": "preproces_text_to_image_generation_s3"}  # fmt: skip
+    return write_stage(folder / f"{name}.yaml", [entry], stage={"name": name})
+
+
+def cli_env(**extra: str) -> dict:
+    """The environment for running `python -m hf_mixture.cli.main` on this checkout."""
+    repo = Path(__file__).parents[1]
+    return {**os.environ, "PYTHONPATH": str(repo), "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", **extra}
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `hf-mixture ARGS` in a subprocess (this checkout), output captured as text."""
+    command = [sys.executable, "-m", "hf_mixture.cli.main", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=cli_env(**(env or {})), timeout=300)

@@ -3,12 +3,13 @@
 from pathlib import Path
 
 import pytest
+import yaml
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
 from hf_mixture.build import build_stage
 from hf_mixture.export.card import render_card, size_category, stage_sections
-from hf_mixture.export.folder import stage_num_rows
+from hf_mixture.export.folder import safe_stage_yaml, stage_num_rows
 from hf_mixture.export.licenses import hub_license_id
 from hf_mixture.export.report import load_report
 
@@ -53,14 +54,16 @@ def test_card_body_describes_each_stage_with_sources_yaml_and_loading(demo_folde
         in s3
     )
     assert drops and drops in s3
-    assert (ROOT / "configs/demo/s3-unified.yaml").read_text().strip() in s3
+    saved = safe_stage_yaml((ROOT / "configs/demo/s3-unified.yaml").read_text())
+    assert saved.strip() in s3 and "weights:" in saved
     assert "split_dataset_by_node(stream, rank=0, world_size=8)" in text
     assert f'load_dataset("{demo_folder}", "s1-gnd", split="train")' in text
 
 
 def test_stage_yaml_is_saved_next_to_the_report_outside_the_data_glob(demo_folder):
     saved = demo_folder / "s2-256" / "stage.yaml"
-    assert saved.read_text() == (ROOT / "configs/demo/s2-256.yaml").read_text()
+    source = yaml.safe_load((ROOT / "configs/demo/s2-256.yaml").read_text())
+    assert yaml.safe_load(saved.read_text()) == source  # re-serialised: same data, no secret in the demo
     assert sorted(p.name for p in (demo_folder / "s2-256").glob("train-*")) == [
         "train-00000-of-00001.parquet"
     ]

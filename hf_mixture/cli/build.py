@@ -11,7 +11,12 @@ from hf_mixture.engines import ENGINES
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="stage YAML file (LaViDa-O format, optional `stage:` block)")
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        help="output folder or fsspec URL, e.g. s3://bucket/prefix (options: stage.storage_options.<scheme>; "
+        f"default: {DEFAULT_OUT})",
+    )
     parser.add_argument(
         "--work-dir", help="where per-entry Arrow files are kept while building (default: tmp)"
     )

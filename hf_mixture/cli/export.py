@@ -10,6 +10,7 @@ import argparse
 from hf_mixture.export.exporter import FORMATS
 from hf_mixture.export.llamafactory import LlamaFactoryExporter
 from hf_mixture.export.llava import LlavaExporter
+from hf_mixture.export.remote_out import local_copy
 
 EXPORTERS = {"llamafactory": LlamaFactoryExporter, "llava": LlavaExporter}
 
@@ -24,8 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    exporter = EXPORTERS[args.target](args.out, args.stage, args.to, args.format)
-    result = exporter.run(progress=not args.no_progress)
+    with local_copy(args.out, [args.stage]) as folder:  # a remote --out (s3://...) is read from a copy
+        result = EXPORTERS[args.target](folder, args.stage, args.to, args.format).run(
+            progress=not args.no_progress
+        )
     files = ", ".join(f"{path.relative_to(result.to_dir)} ({result.rows[key]} rows)"
                       for key, path in result.data_files.items())  # fmt: skip
     print(f"exported {result.total_rows} rows of {args.stage} to {result.to_dir}: {files}; "

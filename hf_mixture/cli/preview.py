@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hf_mixture.export.preview import write_preview
+from hf_mixture.export.remote_out import local_copy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = write_preview(args.out, args.stage, args.to, args.rows_per_source)
+    with local_copy(args.out, [args.stage]) as folder:  # a remote --out (s3://...) is read from a copy
+        path = write_preview(folder, args.stage, args.to, args.rows_per_source)
     print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0

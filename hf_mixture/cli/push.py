@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from hf_mixture.export.push import plan_push, push
+from hf_mixture.export.remote_out import local_copy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with local_copy(args.out, [args.stage] if args.stage else None) as folder:  # s3://... too
+        return _push(args, folder)
+
+
+def _push(args: argparse.Namespace, folder) -> int:
     plan = plan_push(
-        args.out,
+        folder,
         args.repo_id,
         stage=args.stage,
         revision=args.revision,
@@ -35,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing was sent to the Hub")
         return 0
-    info = push(plan, args.out)
+    info = push(plan, folder)
     print(f"pushed: {getattr(info, 'pr_url', None) or getattr(info, 'commit_url', info)}")
     return 0

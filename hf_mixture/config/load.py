@@ -20,6 +20,7 @@ from hf_mixture.config.model import (
     StageConfig,
     StageSettings,
 )
+from hf_mixture.config.names import stage_name_problem
 from hf_mixture.config.sampling_strategy import parse_sampling_strategy
 from hf_mixture.config.value_types import describe, matches
 from hf_mixture.config.yaml_source import YamlDocument, read_yaml
@@ -27,6 +28,7 @@ from hf_mixture.errors import ConfigError, SourceError
 from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
 from hf_mixture.media.images import CHECKS, DEFAULT_CHECK
 from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
+from hf_mixture.redact import config_secrets, register_secrets
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from, scheme_of
 
@@ -196,7 +198,7 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
         raw = {}
     raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     _check_unknown(problems, raw, STAGE_KEYS, ("stage",), "stage key")
-    kwargs = {"name": str(raw.get("name") or yaml_path.stem)}
+    kwargs = {"name": _stage_name(problems, raw, overrides, yaml_path)}
     for key in ("resolution", "num_samples", "num_shards", "image_workers"):
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
@@ -222,11 +224,24 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     kwargs["stopping_strategy"] = strategy
     kwargs["path_mappings"] = mappings_from(_mapping(problems, raw, "path_mappings"), yaml_path.parent)
     kwargs["storage_options"] = _mapping(problems, raw, "storage_options")
+    register_secrets(config_secrets(kwargs["storage_options"]))  # masked in every message from now on
     if raw.get("allowed_schemes") is not None:
         kwargs["allowed_schemes"] = _schemes(problems, raw["allowed_schemes"])
     if raw.get("license") is not None:
         kwargs["license"] = str(raw["license"])
     return StageSettings(**kwargs)
+
+
+def _stage_name(problems: _Problems, raw: dict, overrides: Mapping, yaml_path: Path) -> str:
+    """`stage.name`, `--name` or the file name, checked to be a Hub config name and a path segment."""
+    name = str(raw.get("name") or yaml_path.stem)
+    problem = stage_name_problem(name)
+    if problem:
+        origin = (
+            "--name" if overrides.get("name") else "stage.name" if raw.get("name") else "the YAML file name"
+        )
+        problems.error(("stage", "name"), f"stage.name (from {origin}): {problem}")
+    return name
 
 
 def _http_settings(problems: _Problems, raw: dict) -> dict:

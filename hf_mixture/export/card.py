@@ -19,11 +19,13 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from hf_mixture.export.card_data import StageSummary, stage_summary
 from hf_mixture.export.card_text import loading_section, stage_section, stages_table
-from hf_mixture.export.folder import disk_stages, readme_stages
+from hf_mixture.export.folder import built_stages, disk_stages, stage_files
+from hf_mixture.export.hub_folder import written_stage
 from hf_mixture.export.licenses import UNKNOWN
-from hf_mixture.export.readme import README, read_card
+from hf_mixture.export.readme import CARD_MARKER, OUR_TAG, README, card_text, is_ours, read_card, set_stages
+from hf_mixture.export.readme_update import rebuild_readme
 
-TAGS = ["multimodal", "mixture", "image-text", "lavida-o", "hf-mixture"]
+TAGS = ["multimodal", "mixture", "image-text", "lavida-o", OUR_TAG]
 ALWAYS_TASKS = ["image-text-to-text"]
 # Our row tasks -> task ids shown in the Hub's dataset filter.
 VISIBLE_TASKS = {
@@ -91,6 +93,7 @@ def render_body(data: DatasetCardData, sections: dict[str, str], repo_id: str | 
     default = configs.get_default_config_name() if configs else None
     target = repo_id or local_path
     parts = [
+        CARD_MARKER,
         f"# {data.pretty_name}\n",
         "Training-stage mixtures of public multimodal corpora, built with "
         "hf-mixture from LaViDa-O style YAML configs. One config per training stage; "
@@ -104,7 +107,7 @@ def render_body(data: DatasetCardData, sections: dict[str, str], repo_id: str | 
 
 
 def card_body(out_dir: str | Path, repo_id: str | None = None) -> Callable[[DatasetCardData], str]:
-    """The `body=` callable for `update_readme`: sets the Hub metadata and renders every stage of the
+    """The `body=` callable for `rebuild_readme`: sets the Hub metadata and renders every stage of the
     folder (run after the stage's report and YAML are saved)."""
 
     def render(data: DatasetCardData) -> str:
@@ -120,20 +123,32 @@ def card_body(out_dir: str | Path, repo_id: str | None = None) -> Callable[[Data
 
 
 def render_card(out_dir: str | Path, repo_id: str | None = None) -> Path:
-    """Re-render the README of a built folder in place (header metadata and body)."""
-    card = read_card(out_dir)
-    if not readme_stages(out_dir):
-        raise FileNotFoundError(f"{out_dir}/{README}: no `configs:` found; build a stage first")
-    text = card_body(out_dir, repo_id)(card.data)
-    path = Path(out_dir) / README
-    path.write_text(f"---\n{card.data.to_yaml()}\n---\n{text}", encoding="utf-8")
-    return path
+    """Re-render the README of a built folder in place (header metadata and body; a foreign README
+    only gets its `configs`/`dataset_info`)."""
+    if not built_stages(out_dir):
+        raise FileNotFoundError(f"{out_dir}/{README}: no built stage found; build a stage first")
+    return rebuild_readme(out_dir, body=card_body(out_dir, repo_id))
 
 
-def merge_card(out_dir: str | Path, stages: list[str], remote: DatasetCard | None, repo_id: str) -> str:
+def merge_card(
+    out_dir: str | Path,
+    stages: list[str],
+    remote: DatasetCard | None,
+    repo_id: str | None,
+    *,
+    location: str | None = None,
+) -> str:
     """The README to push when `stages` of the folder are uploaded: the card on the Hub (`remote`) with
-    those stages' `configs`/`dataset_info`/sections replaced by the local ones, others kept."""
+    those stages' `configs`/`dataset_info`/sections replaced by the local ones, others kept. A
+    foreign card (on the Hub, or locally when the Hub has none) keeps its body and metadata: only
+    the stages' `configs`/`dataset_info` are merged into it. `location` is where the card tells
+    users to load from when there is no `repo_id` (default: the local folder)."""
     local = read_card(out_dir)
+    base = remote if remote is not None else (None if is_ours(local) else local)
+    if base is not None and not is_ours(base):
+        data = DatasetCardData(**base.data.to_dict())
+        set_stages(data, {s: written_stage(tuple(stage_files(out_dir, s))) for s in stages}, only_these=False)
+        return card_text(data, base.text or "")
     data = DatasetCardData(**(remote.data.to_dict() if remote else {}))
     configs = MetadataConfigs.from_dataset_card_data(data)
     infos = DatasetInfosDict.from_dataset_card_data(data)
@@ -151,8 +166,8 @@ def merge_card(out_dir: str | Path, stages: list[str], remote: DatasetCard | Non
     set_header(data, summaries, keep=remote.data if remote else None, repo_id=repo_id)
     sections = stage_sections(remote.text if remote else "")
     sections.update({s.name: stage_section(s) for s in summaries})
-    body = render_body(data, sections, repo_id, str(Path(out_dir).absolute()))
-    return f"---\n{data.to_yaml()}\n---\n{body}"
+    body = render_body(data, sections, repo_id, location or str(Path(out_dir).absolute()))
+    return card_text(data, body)
 
 
 def _keep_one_default(configs: MetadataConfigs, local: MetadataConfigs, stages: list[str]) -> None:

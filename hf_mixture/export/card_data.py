@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hf_mixture.export.folder import iter_stage_batches, read_stage_yaml, stage_files
 from hf_mixture.export.licenses import known_source, source_license
@@ -15,9 +16,11 @@ from hf_mixture.export.report import load_report
 
 @dataclass(frozen=True)
 class SourceSummary:
-    """One source (YAML entry) of a stage, as the card shows it."""
+    """One source (YAML entry) of a stage, as the card shows it; `key` is the entry's unique key
+    (its name, or `name~2`... for a repeated name: the prefix of its rows' `id`)."""
 
     name: str
+    key: str
     tasks: tuple[str, ...]
     length_group: str
     rows: int
@@ -52,17 +55,23 @@ class StageSummary:
         return {source.license_id for source in self.sources}
 
 
-SUMMARY_COLUMNS = ("source", "task", "length_group", "license")
+SUMMARY_COLUMNS = ("id", "source", "task", "length_group", "license")
+GROUP_COLUMNS = ("entry", "source", "task", "length_group", "license")
 
 
 def stage_summary(out_dir: str | Path, stage: str) -> StageSummary:
-    """Summarise `stage` of a built folder (small columns only, batch by batch: memory stays flat)."""
+    """Summarise `stage` of a built folder (small columns only, batch by batch: memory stays flat).
+    Sources are keyed by entry key, as in the build report, so two entries sharing a name are two
+    lines whose numbers match the report's."""
     counts = _combination_counts(out_dir, stage)
     total = sum(counts.values())
     report = load_report(out_dir, stage) or {}
-    entries = {e["name"]: e for e in report.get("entries", [])}
-    names = list(entries) + sorted({key[0] for key in counts} - set(entries))
-    sources = tuple(_source_summary(counts, total, name, entries.get(name, {})) for name in names)
+    entries = {e.get("key", e.get("name")): e for e in report.get("entries", []) if isinstance(e, dict)}
+    found = {key[0]: key[1] for key in counts}
+    keys = list(entries) + sorted(set(found) - set(entries))
+    sources = tuple(
+        _source_summary(counts, total, key, entries.get(key, {"name": found.get(key, key)})) for key in keys
+    )
     return StageSummary(
         name=stage,
         rows=total,
@@ -74,26 +83,30 @@ def stage_summary(out_dir: str | Path, stage: str) -> StageSummary:
 
 
 def _combination_counts(out_dir: str | Path, stage: str) -> Counter:
-    """Rows per (source, task, length_group, license), counted per record batch."""
+    """Rows per (entry key, source, task, length_group, license), counted per record batch; the
+    entry key is the part of `id` before the first `/`."""
     counts: Counter = Counter()
     for batch in iter_stage_batches(out_dir, stage, SUMMARY_COLUMNS, batch_size=65536):
-        grouped = (
-            pa.Table.from_batches([batch]).group_by(list(SUMMARY_COLUMNS)).aggregate([([], "count_all")])
-        )
+        table = pa.Table.from_batches([batch])
+        entry = pc.list_element(pc.split_pattern(table["id"], "/", max_splits=1), 0)
+        table = table.drop_columns(["id"]).add_column(0, "entry", entry)
+        grouped = table.group_by(list(GROUP_COLUMNS)).aggregate([([], "count_all")])
         for row in grouped.to_pylist():
-            counts[tuple(row[c] for c in SUMMARY_COLUMNS)] += row["count_all"]
+            counts[tuple(row[c] for c in GROUP_COLUMNS)] += row["count_all"]
     return counts
 
 
-def _source_summary(counts: Counter, total: int, name: str, entry: dict) -> SourceSummary:
-    mine = {key: n for key, n in counts.items() if key[0] == name}
+def _source_summary(counts: Counter, total: int, entry_key: str, entry: dict) -> SourceSummary:
+    mine = {key: n for key, n in counts.items() if key[0] == entry_key}
     rows = sum(mine.values())
+    name = entry.get("name", entry_key)
     known = known_source(name, entry.get("preprocess_fn"))
-    license_text, license_id = source_license([key[3] for key in mine], known)
-    groups = sorted({key[2] for key in mine}) or [entry.get("length_group", "default")]
+    license_text, license_id = source_license([key[4] for key in mine], known)
+    groups = sorted({key[3] for key in mine}) or [entry.get("length_group", "default")]
     return SourceSummary(
         name=name,
-        tasks=tuple(sorted({key[1] for key in mine})),
+        key=entry_key,
+        tasks=tuple(sorted({key[2] for key in mine})),
         length_group=", ".join(groups),
         rows=rows,
         share=rows / total if total else 0.0,

@@ -72,6 +72,8 @@ def _sources_table(sources: tuple[SourceSummary, ...]) -> str:
     ]
     for s in sources:
         name = f"[{s.name}](https://huggingface.co/datasets/{s.repo_id})" if s.repo_id else s.name
+        if s.key != s.name.replace("/", "_"):
+            name += f" (`{s.key}`)"  # a repeated entry name: the entry key tells the lines apart
         expected = f"{s.expected_share:.1%}" if s.expected_share is not None else ""
         dropped = ", ".join(f"{reason} {n}" for reason, n in sorted(s.dropped.items())) or "0"
         lines.append(

@@ -11,54 +11,92 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets.utils.metadata import MetadataConfigs
+import yaml
 
+from hf_mixture.config.names import stage_name_problem
 from hf_mixture.errors import OutputError
 from hf_mixture.export.hub_folder import SPLIT
-from hf_mixture.export.readme import README, read_card
-from hf_mixture.redact import redact
+from hf_mixture.export.out_folder import atomic_write, out_path
+from hf_mixture.export.readme import card_stages
+from hf_mixture.export.report import REPORT_NAME
+from hf_mixture.redact import redact_config
 from hf_mixture.sources.tables import parquet_file_for_streaming
 
 STAGE_YAML = "stage.yaml"
 
 
+SAVED_YAML_HEADER = (
+    "# The stage YAML, re-serialised by hf-mixture from the parsed config: values under\n"
+    "# storage_options and of secret-named keys replaced by ***, URL credentials removed.\n"
+)
+
+
 def stage_yaml_path(out_dir: str | Path, stage: str) -> Path:
-    """Where the YAML text that built `stage` is saved (outside the `train-*` glob)."""
-    return Path(out_dir) / stage / STAGE_YAML
+    """Where the YAML that built `stage` is saved (outside the `train-*` glob)."""
+    return out_path(out_dir, stage, STAGE_YAML)
 
 
 def save_stage_yaml(out_dir: str | Path, stage: str, text: str) -> Path:
-    """Save the stage YAML text next to the stage's shards and report, secrets masked."""
-    path = stage_yaml_path(out_dir, stage)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact(text), encoding="utf-8")
-    return path
+    """Save the stage YAML next to the stage's shards and report, re-serialised from its parsed
+    data by `safe_stage_yaml` (never the text as written: no secret of any YAML style reaches it)."""
+    return atomic_write(out_dir, Path(stage, STAGE_YAML), safe_stage_yaml(text))
+
+
+def safe_stage_yaml(text: str) -> str:
+    """`text` parsed and written again with `redact_config` applied (comments are not kept)."""
+    data = yaml.safe_load(text)
+    return SAVED_YAML_HEADER + yaml.safe_dump(redact_config(data), sort_keys=False, allow_unicode=True)
 
 
 def read_stage_yaml(out_dir: str | Path, stage: str) -> str | None:
-    """The saved stage YAML text, or None when the stage was built before it was saved."""
+    """The saved stage YAML text, or None when the stage was built before it was saved (or the
+    file is not text)."""
     path = stage_yaml_path(out_dir, stage)
-    return path.read_text(encoding="utf-8") if path.exists() else None
+    try:
+        return path.read_text(encoding="utf-8") if path.exists() else None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def readme_stages(out_dir: str | Path) -> list[str]:
-    """The stage (config) names the folder's README declares, sorted."""
-    if not (Path(out_dir) / README).exists():
-        return []
-    return sorted(MetadataConfigs.from_dataset_card_data(read_card(out_dir).data))
+    """The stage (config) names the folder's README declares, sorted (none when it is missing or
+    unreadable)."""
+    return card_stages(out_dir)
 
 
 def disk_stages(out_dir: str | Path) -> list[str]:
-    """Sub-folders holding `train-*` shards, sorted."""
+    """Sub-folders with a valid stage name holding `train-*` shards, sorted (build staging
+    folders `.<stage>-tmp*` are not stages)."""
     root = Path(out_dir)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob(f"{SPLIT}-*")))
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and stage_name_problem(p.name) is None and any(p.glob(f"{SPLIT}-*"))
+    )
+
+
+def built_stages(out_dir: str | Path) -> list[str]:
+    """The stages a README may declare: on disk, every shard with a readable parquet footer, and
+    marked as ours by a build report or a saved stage YAML (readable or not), sorted."""
+    stages = []
+    for stage in disk_stages(out_dir):
+        folder = Path(out_dir) / stage
+        if not ((folder / REPORT_NAME).exists() or (folder / STAGE_YAML).exists()):
+            continue
+        try:
+            for shard in folder.glob(f"{SPLIT}-*"):
+                pq.read_metadata(shard)
+        except (OSError, pa.ArrowInvalid):
+            continue
+        stages.append(stage)
+    return stages
 
 
 def stage_files(out_dir: str | Path, stage: str) -> list[Path]:
     """The parquet shards of `stage`, sorted; OutputError when there are none."""
-    files = sorted((Path(out_dir) / stage).glob(f"{SPLIT}-*.parquet"))
+    files = sorted(out_path(out_dir, stage).glob(f"{SPLIT}-*.parquet"))
     if not files:
         known = ", ".join(disk_stages(out_dir)) or "none"
         raise OutputError(

@@ -6,17 +6,19 @@ Saved as `<out>/<stage>/build_report.json` (outside the `train-*` glob) and prin
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from hf_mixture.export.out_folder import atomic_write, out_path
 from hf_mixture.stats import EntryStats
 
 REPORT_NAME = "build_report.json"
 
 
 def report_path(out_dir: str | Path, stage: str) -> Path:
-    """Where the report of `stage` is saved."""
-    return Path(out_dir) / stage / REPORT_NAME
+    """Where the report of `stage` is saved (OutputError when `stage` would leave `out_dir`)."""
+    return out_path(out_dir, stage, REPORT_NAME)
 
 
 def write_report(out_dir: str | Path, stage: str, summary: dict, entries: Sequence[EntryStats]) -> Path:
@@ -24,17 +26,27 @@ def write_report(out_dir: str | Path, stage: str, summary: dict, entries: Sequen
     unbalanced = [e.name for e in entries if e.balance() != 0]
     if unbalanced:
         raise ValueError(f"row accounting does not add up for {unbalanced}: this is a bug, please report it")
-    path = report_path(out_dir, stage)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {**summary, "entries": [e.to_dict() for e in entries]}
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    return atomic_write(out_dir, Path(stage, REPORT_NAME), text)
 
 
 def load_report(out_dir: str | Path, stage: str) -> dict | None:
-    """A stage's saved report, or None."""
+    """A stage's saved report, or None when there is none or it is damaged (a `UserWarning` then:
+    the card and README are rebuilt without its numbers; rebuilding the stage rewrites it)."""
     path = report_path(out_dir, stage)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        warnings.warn(f"{path}: unreadable build report ({type(err).__name__}: {err}); ignored, rebuild "
+                      f"stage {stage!r} to rewrite it", stacklevel=2)  # fmt: skip
+        return None
+    if not isinstance(data, dict):
+        warnings.warn(f"{path}: not a build report (a JSON object); ignored", stacklevel=2)
+        return None
+    return data
 
 
 def format_examples(entries: Sequence[EntryStats]) -> str:

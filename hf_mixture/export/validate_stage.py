@@ -7,11 +7,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets import DatasetInfo, load_dataset_builder
 from datasets.packaged_modules.parquet.parquet import Parquet
 from datasets.table import cast_table_to_schema
+from datasets.utils.py_utils import convert_file_size_to_int
 from PIL import Image
 
 from hf_mixture.records import invariant_reasons
@@ -19,6 +23,9 @@ from hf_mixture.schema import FEATURES, IMAGE_COLUMNS
 from hf_mixture.sources.tables import parquet_file_for_streaming
 
 SCAN_LIMIT = 300_000_000  # the viewer's rowsIndex.maxArrowDataInMemory
+# datasets' MAX_ROW_GROUP_SIZE (100MB): what `to_parquet` / `push_to_hub` aim at; our writer stays
+# below it (hub_folder.ROW_GROUP_BYTES), a streaming reader holds one row group per source
+ROW_GROUP_BOUND = convert_file_size_to_int(datasets.config.MAX_ROW_GROUP_SIZE)
 FIRST_ROWS = 100  # rows the viewer's first page reads
 MAX_SPLITS = 30
 MAX_COLUMNS = 1000
@@ -80,6 +87,7 @@ def stage_checks(context: StageContext) -> list[Check]:
         _one_schema(context, files),
         _column_count(context, files),
         _page_index(context, files),
+        _row_group_sizes(context, files),
         _first_rows_bytes(context, splits),
         _num_examples(context, splits),
         _images(context, files),
@@ -229,23 +237,75 @@ def _num_examples(context: StageContext, splits: dict) -> Check:
     return context.check("num_examples", True, f"{actual} match the files")
 
 
-def _images(context: StageContext, files: list[Path]) -> Check:
-    problems, checked = [], 0
+def _row_group_sizes(context: StageContext, files: list[Path]) -> Check:
+    """Every row group of every shard (footers only) against the scan limit and the bound."""
+    bound = min(context.scan_limit, ROW_GROUP_BOUND)
+    sizes = []
     for path in files:
-        table = pq.ParquetFile(path).read_row_group(0, columns=["id", *IMAGE_COLUMNS])
-        table = table.slice(0, context.sample_images)
-        for row in table.to_pylist():
+        metadata = pq.read_metadata(path)
+        sizes += [
+            (metadata.row_group(g).total_byte_size, f"{path.name} row group {g}")
+            for g in range(metadata.num_row_groups)
+        ]
+    largest, where = max(sizes, default=(0, "none"))
+    over = [f"{name} ({size:,} bytes)" for size, name in sizes if size > bound]
+    if over:
+        return context.check(
+            "row group sizes",
+            False,
+            f"{len(over)} row group(s) above {bound:,} uncompressed bytes: {', '.join(over[:5])}. The viewer "
+            f"refuses scans above {context.scan_limit:,} bytes and streaming readers hold a whole row group; "
+            "rebuild the stage (row groups are cut by bytes, hf_mixture.export.hub_folder.ROW_GROUP_BYTES)",
+        )
+    message = f"{len(sizes)} row group(s), largest {largest:,} bytes ({where}); bound {bound:,}"
+    return context.check("row group sizes", True, message)
+
+
+def image_rows(files: list[Path]) -> list[tuple[Path, int, int]]:
+    """`(file, row group, row)` of every row holding at least one image, read from the small
+    `path` fields of the image lists (no image bytes are read)."""
+    found = []
+    columns = [f"{column}.list.element.path" for column in IMAGE_COLUMNS]
+    for path in files:
+        parquet = pq.ParquetFile(path)
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group, columns=columns)
+            counts = sum(
+                pc.list_value_length(table[c]).fill_null(0).to_numpy(zero_copy_only=False)
+                for c in IMAGE_COLUMNS
+            )
+            found += [(path, group, int(row)) for row in np.flatnonzero(counts)]
+    return found
+
+
+def _images(context: StageContext, files: list[Path]) -> Check:
+    """Up to `sample_images` rows with images, evenly spread over the whole stage, decoded."""
+    candidates = image_rows(files)
+    if not candidates:
+        return context.check("images", True, "the stage holds no image (text-only rows)")
+    picks = np.unique(np.linspace(0, len(candidates) - 1, max(1, context.sample_images)).astype(int))
+    by_group: dict = {}
+    for index in picks:
+        path, group, row = candidates[index]
+        by_group.setdefault((path, group), []).append(row)
+    problems, checked = [], 0
+    for (path, group), rows in by_group.items():
+        table = pq.ParquetFile(path).read_row_group(group, columns=["id", *IMAGE_COLUMNS])
+        for row in table.take(pa.array(rows, pa.int64())).to_pylist():
             for column in IMAGE_COLUMNS:
                 for k, image in enumerate(row[column] or []):
                     checked += 1
                     problem = _image_problem(image)
                     if problem:
                         problems.append(f"{path.name} row {row['id']!r} {column}[{k}]: {problem}")
-    if problems:
-        return context.check(
-            "images", False, "; ".join(problems[:5]) + f" ({len(problems)} of {checked} sampled images)"
-        )
-    return context.check("images", True, f"{checked} sampled image(s) embedded and decodable as JPEG/PNG")
+    if problems or not checked:
+        detail = "; ".join(problems[:5]) or "rows hold images but none could be sampled"
+        return context.check("images", False, f"{detail} ({len(problems)} of {checked} sampled images)")
+    return context.check(
+        "images",
+        True,
+        f"{checked} image(s) from {len(by_group)} row group(s) across the stage: embedded, JPEG/PNG",
+    )
 
 
 def _image_problem(image: dict | None) -> str | None:
