@@ -106,7 +106,7 @@ def dataloader_loop(folder: Path, stage: str, workers: int, batch_size: int) -> 
 
     from hf_mixture.streaming import load_mixture
 
-    stream = load_mixture(folder, stage, num_workers=workers, shuffle_buffer=1000)
+    stream = load_mixture(folder, stage, num_workers=workers, batch_size=batch_size, shuffle_buffer=1000)
     loader = torch.utils.data.DataLoader(
         stream, batch_size=batch_size, num_workers=workers, collate_fn=to_tensors
     )

@@ -10,6 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hf_mixture.sources.numbers import as_float64
+from hf_mixture.sources.tables import utf8_text
+
 
 def first_present(table: pa.Table, names: Sequence[str]) -> str | None:
     """The first of `names` that is a column of `table` (exact spelling first, then any case)."""
@@ -33,6 +36,8 @@ def column_or_null(table: pa.Table, names: Sequence[str], typ: pa.DataType) -> p
         return to_text(values)
     if pa.types.is_integer(typ):
         return to_int(values, typ)
+    if pa.types.is_floating(typ):
+        return pc.cast(as_float64(values)[0], typ, safe=False)  # numeric text too; other text: null
     return pc.cast(values, typ, safe=False)
 
 
@@ -41,23 +46,26 @@ def to_text(values: pa.Array) -> pa.Array:
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         return pc.cast(values, pa.string())
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        try:
-            return pc.cast(values, pa.string())
-        except pa.ArrowInvalid:
-            decoded = [None if v is None else v.decode("utf-8", errors="replace") for v in values.to_pylist()]
-            return pa.array(decoded, pa.string())
+        return utf8_text(values)
     return pc.cast(values, pa.string())
 
 
 def to_int(values: pa.Array, typ: pa.DataType | None = None) -> pa.Array:
-    """Whole numbers (`typ`, default int64) from int or float columns (floats rounded; NaN and inf
-    become null)."""
+    """Whole numbers (`typ`, default int64) from int, float or numeric-text columns (floats
+    rounded); NaN, inf, values outside `typ`'s range and text that is not a number become null."""
     typ = typ or pa.int64()
     if pa.types.is_integer(values.type):
-        return pc.cast(values, typ)
-    floats = pc.cast(values, pa.float64(), safe=False)
-    finite = pc.and_(pc.invert(pc.is_nan(floats)), pc.invert(pc.is_inf(floats)))
-    cleaned = pc.if_else(finite, floats, pa.scalar(None, pa.float64()))
+        try:
+            return pc.cast(values, typ)
+        except pa.ArrowInvalid:  # a value outside typ's range (uint64 sizes): through floats below
+            pass
+    floats = as_float64(values)[0]  # numeric text too; other text: null
+    limits = np.iinfo(typ.to_pandas_dtype())
+    usable = pc.and_(
+        pc.and_(pc.invert(pc.is_nan(floats)), pc.invert(pc.is_inf(floats))),
+        pc.and_(pc.greater_equal(floats, float(limits.min)), pc.less(floats, float(limits.max))),
+    )
+    cleaned = pc.if_else(usable, floats, pa.scalar(None, pa.float64()))
     return pc.cast(pc.round(cleaned), typ)
 
 
@@ -82,7 +90,7 @@ def below(table: pa.Table, column: str, limit: float | None) -> np.ndarray:
     """Rows whose `column` is strictly below `limit` (null/NaN fail); all True when no limit."""
     if limit is None:
         return np.ones(len(table), dtype=bool)
-    values = pc.cast(table[column], pa.float64())
+    values = as_float64(table[column])[0]
     passes = pc.less(values, limit)
     return pc.fill_null(passes, False).to_numpy(zero_copy_only=False).astype(bool)
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 from builders.columns import below, column_or_null, first_present, unescape_html
 from builders.source import SourceBuilder
 from hf_mixture.errors import SourceError
+from hf_mixture.sources.rows import data_columns
 from hf_mixture.sources.tables import TableReader
 
 INTS = ("text_length", "word_count", "num_tokens_bert", "num_tokens_gpt", "num_faces")
@@ -74,7 +75,7 @@ class CoyoBuilder(SourceBuilder):
         if first_present(raw, ("url",)) is None or first_present(raw, ("text",)) is None:
             raise SourceError(
                 f"{path}: not a COYO-700M part (needs columns url and text); "
-                f"it has: {', '.join(raw.column_names)}"
+                f"it has: {', '.join(data_columns(raw))}"
             )
         columns = {f.name: column_or_null(raw, SOURCE_NAMES.get(f.name, (f.name,)), f.type) for f in SCHEMA}
         columns["url"] = columns["s3_path"]

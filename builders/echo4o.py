@@ -93,7 +93,7 @@ class _Mapper:
         if not logical:
             raise SkipRow("source:no_output_image")
         output = self.locate(logical)
-        inputs = [self.locate(p) for p in string_list(record.get("input_images"))]
+        inputs = [self.locate(p) for p in string_list(record.get("input_images"), "input_images")]
         instruction = as_text(record.get("instruction"))
         return {
             "task_type": as_text(record.get("task_type")),

@@ -109,7 +109,7 @@ class GptImageEditBuilder(SourceBuilder):
         return row
 
     def _training_row(self, record: dict, path: str) -> dict:
-        images = string_list(record.get("image"))
+        images = string_list(record.get("image"), "image")
         if len(images) < 2:
             raise SkipRow("source:edit_needs_input_and_output")
         root = self.folder_of_option(self.options.image_folder) or parent_of(path)

@@ -24,6 +24,7 @@ import pyarrow as pa
 from builders.rle import rle_box
 from builders.source import SourceBuilder, as_text, join_location, json_object_items
 from hf_mixture.errors import SkipRow
+from hf_mixture.sources.text import open_text_source
 
 BOX = pa.list_(pa.float64())
 SCHEMA = pa.schema(
@@ -68,7 +69,7 @@ class GrandBuilder(SourceBuilder):
 
     def _annotations(self, path: str) -> Iterator[tuple[str | None, dict]]:
         """(image name or None, annotation) pairs of an object-keyed file or a JSON array."""
-        with self.storage.open(path) as handle:
+        with open_text_source(self.storage, path) as handle:
             head = handle.read(64).lstrip()
         if head.startswith(b"["):
             for record in self.records(path):

@@ -22,10 +22,12 @@ import pyarrow as pa
 
 from builders.columns import below, column_or_null, first_present
 from builders.source import SourceBuilder, as_float, as_id, as_int, as_text
-from builders.webdataset import IMAGE_EXTS, iter_samples
+from builders.webdataset import IMAGE_EXTS, Sample, iter_samples
 from hf_mixture.errors import SourceError
 from hf_mixture.media.archives import GZIP_SUFFIXES
+from hf_mixture.sources.rows import data_columns
 from hf_mixture.sources.tables import TableReader
+from hf_mixture.sources.text import non_finite_constant
 
 SPELLINGS = {  # output column -> published spellings, in order of preference
     "s3_path": ("URL", "url"),
@@ -100,7 +102,7 @@ class LaionBuilder(SourceBuilder):
             if first_present(raw, SPELLINGS["s3_path"]) is None:
                 raise SourceError(
                     f"{path}: no URL column (looked for {', '.join(SPELLINGS['s3_path'])}); "
-                    f"the file has: {', '.join(raw.column_names)}"
+                    f"the file has: {', '.join(data_columns(raw))}"
                 )
             yield pa.table(
                 {f.name: column_or_null(raw, SPELLINGS[f.name], f.type) for f in SCHEMA}, schema=SCHEMA
@@ -110,24 +112,7 @@ class LaionBuilder(SourceBuilder):
         return self.tables_of(self._shard_rows(path))
 
     def _shard_rows(self, path: str) -> Iterator[dict]:
-        for sample in iter_samples(self.storage, path, ["txt", "json"]):
-            image = sample.image_ref(IMAGE_EXTS)
-            if image is None:
-                self.drop("source:no_image_member")
-                continue
-            meta = _json_member(sample.texts.get("json"))
-            caption = as_text(sample.texts.get("txt")) or as_text(_spelled(meta, "caption"))
-            row = {"s3_path": image, "caption": caption, "key": as_id(meta.get("key")) or sample.key}
-            row["url"] = as_text(_spelled(meta, "url"))
-            row["intWidth"], row["intHeight"] = (
-                as_int(_spelled(meta, "intWidth")),
-                as_int(_spelled(meta, "intHeight")),
-            )
-            row.update({name: as_float(_spelled(meta, name)) for name in SCORES})
-            row["hash"] = as_int(meta.get("hash"))
-            row["sample_id"] = as_id(_spelled(meta, "sample_id"))
-            row["license"], row["nsfw"] = as_text(meta.get("LICENSE")), as_text(meta.get("NSFW"))
-            yield row
+        return self.kept(iter_samples(self.storage, path, ["txt", "json"]), _shard_row)
 
     def _safe(self, table: pa.Table, path: str) -> pa.Table:
         checks = []
@@ -146,12 +131,29 @@ class LaionBuilder(SourceBuilder):
         return self.keep_rows(table, checks)
 
 
+def _shard_row(sample: Sample) -> dict:
+    image = sample.required_image_ref(IMAGE_EXTS)
+    meta = _json_member(sample.texts.get("json"))
+    caption = as_text(sample.texts.get("txt")) or as_text(_spelled(meta, "caption"))
+    row = {"s3_path": image, "caption": caption, "key": as_id(meta.get("key")) or sample.key}
+    row["url"] = as_text(_spelled(meta, "url"))
+    row["intWidth"], row["intHeight"] = (
+        as_int(_spelled(meta, "intWidth")),
+        as_int(_spelled(meta, "intHeight")),
+    )
+    row.update({name: as_float(_spelled(meta, name)) for name in SCORES})
+    row["hash"] = as_int(meta.get("hash"))
+    row["sample_id"] = as_id(_spelled(meta, "sample_id"))
+    row["license"], row["nsfw"] = as_text(meta.get("LICENSE")), as_text(meta.get("NSFW"))
+    return row
+
+
 def _json_member(data: bytes | None) -> dict:
     if not data:
         return {}
     try:
-        value = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = json.loads(as_text(data), parse_constant=non_finite_constant)
+    except (json.JSONDecodeError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 

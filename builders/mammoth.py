@@ -52,7 +52,7 @@ class MammothBuilder(SourceBuilder):
 def _row(record: dict, folder: str | None) -> dict:
     if record.get("video"):
         raise SkipRow("source:video_row")
-    images = string_list(record.get("image"))
+    images = string_list(record.get("image"), "image")
     if folder:
         images = [join_location(folder, p) for p in images]
     turns = llava_turns(record.get("conversations"))

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from builders.conversations import TURNS_TYPE, check_image_tokens, llava_turns
 from builders.source import SourceBuilder, as_id, join_location, string_list
 from hf_mixture.errors import SourceError
+from hf_mixture.sources.rows import data_columns
 from hf_mixture.sources.tables import TableReader
 
 SEPARATOR = "XXX"
@@ -91,7 +92,7 @@ class ReflectDitBuilder(SourceBuilder):
     def _csv_table(self, raw: pa.Table, path: str) -> pa.Table:
         missing = [c for c in ("prompt", *LIST_COLUMNS) if c not in raw.column_names]
         if missing:
-            raise SourceError(f"{path}: Reflect-DiT CSV lacks columns {missing}; it has {raw.column_names}")
+            raise SourceError(f"{path}: Reflect-DiT CSV lacks columns {missing}; it has {data_columns(raw)}")
         lists = {name: self._split(raw[name], name != "negative_reason") for name in LIST_COLUMNS}
         lengths = {name: pc.fill_null(pc.list_value_length(v), 0).to_numpy() for name, v in lists.items()}
         prompt = pc.cast(raw["prompt"], pa.string())
@@ -125,7 +126,7 @@ class ReflectDitBuilder(SourceBuilder):
         return pa.array(cleaned, pa.list_(pa.string()))
 
     def _vlm_row(self, record: dict) -> dict:
-        images = [self._path(p) for p in string_list(record.get("image"))]
+        images = [self._path(p) for p in string_list(record.get("image"), "image")]
         turns = llava_turns(record.get("conversations"))
         check_image_tokens(turns, len(images))
         return {

@@ -58,11 +58,11 @@ class ShareGpt4oBuilder(SourceBuilder):
     def _row(self, record: dict, folder: str, listing: FolderListing | None) -> dict:
         output = as_text(record.get("output_image"))
         if isinstance(record.get("output_image"), list):  # tolerate a one-item list
-            output = (string_list(record["output_image"]) or [None])[0]
+            output = (string_list(record["output_image"], "output_image") or [None])[0]
         if not output:
             raise SkipRow("source:no_output_image")
         output = join_location(folder, output)
-        inputs = [join_location(folder, p) for p in string_list(record.get("input_image"))]
+        inputs = [join_location(folder, p) for p in string_list(record.get("input_image"), "input_image")]
         if listing is not None and not all(listing.exists(p) for p in [output, *inputs]):
             raise SkipRow("source:missing_file")
         prompt = as_text(record.get("input_prompt"))

@@ -22,10 +22,12 @@ import pyarrow as pa
 
 from builders.base import EntryBuilder
 from builders.options import NoOptions, parse_options
-from hf_mixture.errors import SkipRow, SourceError
+from hf_mixture.errors import HfMixtureError, SkipRow, SourceError
 from hf_mixture.media.archives import outer_location
 from hf_mixture.media.fetch import ImageFetcher
+from hf_mixture.sources.rows import SOURCE_ROW, with_source_rows, without_surrogates
 from hf_mixture.sources.tables import json_records
+from hf_mixture.sources.text import open_text_source
 from hf_mixture.storage import Storage, is_remote
 
 BATCH_ROWS = 4096
@@ -59,10 +61,24 @@ class SourceBuilder(EntryBuilder):
         raise NotImplementedError
 
     def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-        self._drops = Counter()
+        """`read_tables()` with each row's source position (`SOURCE_ROW`): rows and drops are
+        numbered in the order the source has them, so a dropped record moves no other row's id."""
+        self._drops, self._numbered = Counter(), 0
         for table in self.read_tables():
+            if SOURCE_ROW not in table.column_names:
+                table = self.numbered(table)
             if len(table):
-                yield table.select(list(columns)) if columns else table
+                yield table.select([*columns, SOURCE_ROW]) if columns else table
+
+    def _next_source_row(self) -> int:
+        """The source position of the next row: rows numbered so far plus rows dropped."""
+        return self._numbered + sum(self._drops.values())
+
+    def numbered(self, table: pa.Table) -> pa.Table:
+        """`table` (the next rows of the source, none dropped yet) with their source positions."""
+        start = self._next_source_row()
+        self._numbered += len(table)
+        return with_source_rows(table, np.arange(start, start + len(table)))
 
     def loaded_columns(self) -> list[str]:
         return list(self.entry.columns) if self.entry.columns else self.schema(self.options).names
@@ -91,31 +107,46 @@ class SourceBuilder(EntryBuilder):
         return [folder] if folder and not is_remote(folder) else []
 
     def tables_of(self, rows: Iterable[dict]) -> Iterator[pa.Table]:
-        """Tables of `schema(options)` from normalised row dicts, BATCH_ROWS at a time."""
-        schema, batch = self.schema(self.options), []
+        """Tables of `schema(options)` (plus `SOURCE_ROW`) from normalised row dicts (from `kept`),
+        BATCH_ROWS at a time."""
+        schema, batch = self.schema(self.options).append(pa.field(SOURCE_ROW, pa.int64())), []
         for row in rows:
             batch.append(row)
             if len(batch) >= BATCH_ROWS:
-                yield pa.Table.from_pylist(batch, schema=schema)
+                yield _table(batch, schema)
                 batch = []
         if batch:
-            yield pa.Table.from_pylist(batch, schema=schema)
+            yield _table(batch, schema)
 
     def kept(self, records: Iterable, normalise: Callable) -> Iterator[dict]:
-        """`normalise(record)` for each record; a SkipRow counts the record under its reason."""
+        """`normalise(record)` for each record, numbered with its source position; a SkipRow counts
+        the record under its reason, any other exception under `source:failed_<exception type>`."""
         for record in records:
             try:
-                yield normalise(record)
+                row = normalise(record)
             except SkipRow as skip:
                 self.drop(skip.reason)
+                continue
+            except HfMixtureError:
+                raise  # the source as a whole cannot be read as declared (e.g. SourceError)
+            except Exception as err:  # noqa: BLE001 - a record of a shape the builder cannot take
+                self.drop(f"source:failed_{type(err).__name__}")
+                continue
+            row[SOURCE_ROW] = self._next_source_row()
+            self._numbered += 1
+            yield row
 
     def keep_rows(self, table: pa.Table, checks: Sequence[tuple[str, np.ndarray]]) -> pa.Table:
         """`table` without the rows a check fails; each dropped row counts under its first failing
-        check's reason (checks are (reason, passes-mask) pairs)."""
+        check's reason (checks are (reason, passes-mask) pairs); rows keep their source positions
+        (numbered here when not yet)."""
+        if SOURCE_ROW not in table.column_names:
+            table = self.numbered(table)
         kept = np.ones(len(table), dtype=bool)
         for reason, passes in checks:
             self.drop(reason, int(np.count_nonzero(kept & ~passes)))
             kept &= passes
+        self._numbered -= int(np.count_nonzero(~kept))  # numbered, now counted among the drops
         return table if kept.all() else table.filter(pa.array(kept))
 
     def records(self, path: str) -> Iterator[dict]:
@@ -127,10 +158,17 @@ class SourceBuilder(EntryBuilder):
         return self.storage.resolve(value) if value else None
 
 
+def _table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except UnicodeEncodeError:  # a lone surrogate in text (JSON may escape one: "\ud800")
+        return pa.Table.from_pylist([without_surrogates(r) for r in rows], schema=schema)
+
+
 def json_object_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:
     """The (key, value) pairs of a file holding one JSON object, streamed."""
     try:
-        with storage.open(path) as handle:
+        with open_text_source(storage, path) as handle:
             yield from ijson.kvitems(handle, "", use_float=True)
     except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
         raise SourceError(f"{path}: cannot read as a JSON object ({type(err).__name__}: {err})") from err
@@ -180,9 +218,10 @@ class FolderListing:
 
 
 def as_text(value) -> str | None:
-    """Text from str or UTF-8 bytes (undecodable bytes replaced); None stays None."""
+    """Text from str or UTF-8 bytes (a leading byte-order mark dropped, undecodable bytes
+    replaced); None stays None."""
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        return value.decode("utf-8-sig", errors="replace")
     return None if value is None else str(value)
 
 
@@ -216,10 +255,13 @@ def as_id(value) -> str | None:
     return as_text(value)
 
 
-def string_list(value) -> list[str]:
-    """A list of strings from a string, a list, or None/''."""
+def string_list(value, column: str = "value") -> list[str]:
+    """A list of strings from a string, a list of strings, or None/''; any other value (a number,
+    an object, a list holding one) is SkipRow('source:<column>_not_text')."""
     if value is None or value == "":
         return []
     if isinstance(value, (str, bytes)):
         return [as_text(value)]
+    if not isinstance(value, list) or not all(isinstance(v, (str, bytes, type(None))) for v in value):
+        raise SkipRow(f"source:{column}_not_text")
     return [as_text(v) for v in value if v not in (None, "")]

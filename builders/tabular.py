@@ -19,10 +19,16 @@ class TabularBuilder(EntryBuilder):
         return self._table_reader
 
     def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-        return self._reader().iter_tables(columns)
+        """The files' rows; without `columns`, those of the first file (a later file of the glob
+        without one of them gives nulls there, counted where the column is used)."""
+        return self._reader().iter_tables(columns or self.loaded_columns())
 
     def loaded_columns(self) -> list[str]:
-        return list(self.entry.columns) if self.entry.columns else self._reader().column_names()
+        if self.entry.columns:
+            return list(self.entry.columns)
+        if getattr(self, "_first_columns", None) is None:
+            self._first_columns = self._reader().column_names()
+        return self._first_columns
 
     def metadata_row_count(self) -> int | None:
         return self._reader().metadata_row_count()

@@ -47,7 +47,7 @@ class VisualWebInstructBuilder(SourceBuilder):
 
 
 def _row(record: dict, folder: str | None) -> dict:
-    images = string_list(record.get("image"))
+    images = string_list(record.get("image"), "image")
     if folder:
         images = [join_location(folder, p) for p in images]
     turns = llava_turns(record.get("conversations"))

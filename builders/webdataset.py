@@ -4,7 +4,10 @@ A shard is a `.tar` (or `.tar.gz`) of samples `{key}.jpg` + `{key}.txt` (+ `{key
 one sample next to each other. Rows: `__key__`, `__url__` (the shard), `s3_path` (an archive
 reference `tar://<member>::<shard>` to the image, read later by the media stage without unpacking
 the shard) and `caption` (the `.txt` member, UTF-8 decoded). A sample without an image member is
-dropped as `source:no_image_member`.
+dropped as `source:no_image_member`; one whose image member has dots in its name (`photo.v2.jpg`:
+key `photo`, extension `v2.jpg`, split at the first dot as webdataset does) and so no extension of
+`image_exts`, as `source:image_member_unrecognised_extension` (list `v2.jpg` in `image_exts` to
+take it).
 
 Reading a plain `.tar` seeks past image data (only headers and text members are read); the member
 offsets seen are kept so the media stage does not list the shard again.
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from builders.source import SourceBuilder, as_text
-from hf_mixture.errors import SourceError
+from hf_mixture.errors import SkipRow, SourceError
 from hf_mixture.media.archives import CACHE, archive_ref, is_gzip_archive, plain_tar_index
 from hf_mixture.storage import Storage
 
@@ -56,6 +59,19 @@ class Sample:
             if ext in self.members:
                 return archive_ref(self.members[ext], self.archive)
         return None
+
+    def required_image_ref(self, image_exts) -> str:
+        """`image_ref`, or SkipRow saying why there is none: `source:image_member_unrecognised_extension`
+        when a member's name ends in an image extension but its extension (from the first dot of
+        the name, as webdataset splits `photo.v2.jpg` into key `photo` and extension `v2.jpg`) is
+        not in `image_exts`; `source:no_image_member` when no member is an image."""
+        image = self.image_ref(image_exts)
+        if image is not None:
+            return image
+        known = {*IMAGE_EXTS, *image_exts}
+        if any(ext.rsplit(".", 1)[-1] in known for ext in self.members):
+            raise SkipRow("source:image_member_unrecognised_extension")
+        raise SkipRow("source:no_image_member")
 
 
 def split_key(name: str) -> tuple[str, str] | None:
@@ -120,16 +136,14 @@ class WebDatasetBuilder(SourceBuilder):
         return self.tables_of(self._rows())
 
     def _rows(self) -> Iterator[dict]:
-        options = self.options
         for archive in self.entry.files:
-            for sample in iter_samples(self.storage, archive, [options.caption_ext]):
-                image = sample.image_ref(options.image_exts)
-                if image is None:
-                    self.drop("source:no_image_member")
-                    continue
-                yield {
-                    "__key__": sample.key,
-                    "__url__": archive,
-                    "s3_path": image,
-                    "caption": as_text(sample.texts.get(options.caption_ext)),
-                }
+            yield from self.kept(iter_samples(self.storage, archive, [self.options.caption_ext]), self._row)
+
+    def _row(self, sample: Sample) -> dict:
+        options = self.options
+        return {
+            "__key__": sample.key,
+            "__url__": sample.archive,
+            "s3_path": sample.required_image_ref(options.image_exts),
+            "caption": as_text(sample.texts.get(options.caption_ext)),
+        }

@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         args.mixture,
         args.stage,
         num_workers=args.workers,
+        batch_size=args.batch_size,
         seed=args.seed,
         shuffle_buffer=8,
         transform=TrainTransform(size=args.size),

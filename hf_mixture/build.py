@@ -26,7 +26,7 @@ from hf_mixture.export.remote_out import RemoteFolder, is_remote, publish_stage
 from hf_mixture.export.report import format_examples, format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
-from hf_mixture.mixing.probabilities import default_stopping_strategy
+from hf_mixture.mixing.probabilities import default_stopping_strategy, group_table
 from hf_mixture.redact import redact
 from hf_mixture.schema import FEATURES
 from hf_mixture.stats import EntryStats
@@ -92,7 +92,7 @@ def build_stage(
             num_shards=settings.num_shards,
             before_publish=lambda: withdraw_sizes(out_dir, settings.name),
         )
-    summary = _summary(config, strategy, written)
+    summary = _summary(config, strategy, written, stats)
     path = write_report(out_dir, settings.name, summary, stats)
     save_stage_yaml(out_dir, settings.name, config.text)
     rebuild_readme(out_dir, body=card_body(out_dir))
@@ -151,9 +151,12 @@ def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[dat
             [e.name for e in config.entries],
             [e.length_group for e in config.entries],
             weights=config.weights,
+            batch_sizes=config.batch_sizes,
+            batch_size=settings.batch_size,
             seed=settings.seed,
             stopping_strategy=strategy,
             num_samples=settings.num_samples,
+            why_empty=[s.why_empty() for s in stats],
         )
     except MixingError as err:
         raise MixingError(f"{config.path}: {err}") from None
@@ -163,9 +166,13 @@ def _mix(config: StageConfig, parts: list, stats: list[EntryStats]) -> tuple[dat
     return mixed, strategy
 
 
-def _summary(config: StageConfig, strategy: str, written: WrittenStage) -> dict:
-    """The stage-level part of the build report."""
+def _summary(config: StageConfig, strategy: str, written: WrittenStage, stats: list[EntryStats]) -> dict:
+    """The stage-level part of the build report; grouped stages add, per group, LaViDa-O's per-step
+    probability and the row share those steps give (`mixing.probabilities.group_table`)."""
     settings = config.settings
+    group_rows = {}
+    for entry_stats in stats:
+        group_rows[entry_stats.length_group] = group_rows.get(entry_stats.length_group, 0) + entry_stats.rows
     return {
         "stage": settings.name,
         "config": str(config.path),
@@ -176,6 +183,12 @@ def _summary(config: StageConfig, strategy: str, written: WrittenStage) -> dict:
         "grouped": config.grouped,
         "weights": config.weights,
         "batch_sizes": config.batch_sizes,
+        "batch_size": settings.batch_size,
+        "groups": group_table(group_rows, config.weights, config.batch_sizes, settings.batch_size)
+        if config.grouped
+        else {},
+        "entry_settings": {e.key: e.row_settings() for e in config.entries},
+        "image_check": settings.image_check,
         "warnings": [redact(w) for w in config.warnings],
     }
 
@@ -255,7 +268,7 @@ def _account_mixing(
             entry_stats.mixing_added = written - entry_stats.rows
         elif written < entry_stats.rows:
             entry_stats.dropped["mixing:not_drawn"] += entry_stats.rows - written
-            why = "its group weighs 0" if probability == 0 else "the stopping strategy or num_samples"
+            why = "its group's share is 0" if probability == 0 else "the stopping strategy or num_samples"
             entry_stats.note_drop(
                 "mixing:not_drawn", None, f"the mix drew {written} of its {entry_stats.rows} rows ({why})"
             )

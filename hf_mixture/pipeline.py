@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hf_mixture.config.model import EntryConfig, StageSettings
-from hf_mixture.errors import SkipRow
+from hf_mixture.errors import HfMixtureError, SkipRow
 from hf_mixture.filters import (
     IMPLICIT_AES_CUTOFF,
     RowFilter,
@@ -41,7 +41,7 @@ from hf_mixture.records import (
     records_to_table,
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
-from hf_mixture.sources.rows import table_rows
+from hf_mixture.sources.rows import is_json_column, split_source_rows, table_rows
 from hf_mixture.stats import MAX_EXAMPLES, EntryStats
 
 MEDIA_CHUNK_ROWS = 256
@@ -98,6 +98,24 @@ def entry_selection(
         return plan_selection(entry.sampling, 2**62, seed)
     n_rows = filtered_row_count(filters, source_tables, metadata_row_count)
     return plan_selection(entry.sampling, n_rows, seed)
+
+
+_PLACEHOLDER = {"task": "t2i", "conversations": []}  # the record of a dropped row, until `_drop`
+
+
+def _checked_records(made: list[dict], reasons: np.ndarray) -> pa.Table:
+    """`records_to_table(made)`; a record whose values do not fit the schema (a list where a path
+    belongs) is replaced by a placeholder and its row dropped as `preprocess:output_wrong_type`."""
+    try:
+        return records_to_table(made)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        pass
+    for i, record in enumerate(made):
+        try:
+            records_to_table([record])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+            made[i], reasons[i] = dict(_PLACEHOLDER), "preprocess:output_wrong_type"
+    return records_to_table(made)
 
 
 class _RowRandom:
@@ -161,11 +179,12 @@ class EntryPipeline:
         )
         with executor:
             for table in tables:
+                table, source_rows = split_source_rows(table, position)
                 self.stats.read += len(table)
-                kept, passing = self.select(table, filtered, position=position)
+                kept, passing = self.select(table, filtered, source_rows=source_rows)
                 filtered += passing
-                positions = position + kept
-                position += len(table)
+                positions = source_rows[kept]
+                position = int(source_rows[-1]) + 1 if len(source_rows) else position
                 if not len(kept):
                     continue
                 rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
@@ -174,43 +193,44 @@ class EntryPipeline:
                         yield out
 
     def select(
-        self, table: pa.Table, filtered_before: int, *, position: int | None = None
+        self, table: pa.Table, filtered_before: int, *, source_rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, int]:
         """Row indices of `table` kept by filters and sampling, and how many passed the filters
-        (`filtered_before`: rows of the earlier tables that passed). Given the source `position`
-        of the table's first row, the first drops of each reason are kept as examples."""
-        dropped_rows: dict | None = {} if position is not None else None
+        (`filtered_before`: rows of the earlier tables that passed). Given the source positions
+        of the table's rows (`source_rows`), the first drops of each reason are kept as examples."""
+        dropped_rows: dict | None = {} if source_rows is not None else None
         mask = apply_filters(table, self.filters, self.stats.dropped, dropped_rows) if self.filters else None
         passing = np.flatnonzero(mask) if mask is not None else np.arange(len(table), dtype=np.int64)
         chosen = passing[self.selection.pick(filtered_before, len(passing))]
         self.stats.dropped["sampling:not_selected"] += len(passing) - len(chosen)
         self.stats.sampled += len(chosen)
-        if position is not None:
-            self._note_filtered(table, position, dropped_rows)
-            self._note_unselected(passing, chosen, position)
+        if source_rows is not None:
+            self._note_filtered(table, source_rows, dropped_rows)
+            self._note_unselected(passing, chosen, source_rows)
         return chosen, len(passing)
 
-    def _note_unselected(self, passing: np.ndarray, chosen: np.ndarray, position: int) -> None:
+    def _note_unselected(self, passing: np.ndarray, chosen: np.ndarray, source_rows: np.ndarray) -> None:
         """Examples of rows that passed the filters but the sampling strategy did not keep."""
         if len(chosen) == len(passing) or not self.stats.wants_example("sampling:not_selected"):
             return
         message = f"not kept by sampling_strategy {self.entry.sampling.text}"
         for row in np.setdiff1d(passing, chosen, assume_unique=True)[:MAX_EXAMPLES]:
-            self.stats.note_drop("sampling:not_selected", self._row_id(position + int(row)), message)
+            self.stats.note_drop("sampling:not_selected", self._row_id(source_rows[row]), message)
 
-    def _note_filtered(self, table: pa.Table, position: int, dropped_rows: dict) -> None:
+    def _note_filtered(self, table: pa.Table, source_rows: np.ndarray, dropped_rows: dict) -> None:
         """Examples of filter drops: the row id, its filter columns' values and the rule."""
-        for row_filter, rows in dropped_rows.items():
+        for reason, (rows, columns, rule) in dropped_rows.items():
             for row in rows[:MAX_EXAMPLES]:
-                if not self.stats.wants_example(row_filter.reason):
+                if not self.stats.wants_example(reason):
                     break
-                values = ", ".join(f"{c}={table[c][int(row)].as_py()!r}" for c in row_filter.columns)
-                message = f"{values}; keeps {row_filter.description}"
-                self.stats.note_drop(row_filter.reason, self._row_id(position + int(row)), message)
+                values = ", ".join(
+                    f"{c}={table[c][int(row)].as_py()!r}" for c in columns if c in table.column_names
+                )
+                self.stats.note_drop(reason, self._row_id(source_rows[row]), f"{values}; keeps {rule}")
 
-    def _row_id(self, position: int) -> str:
+    def _row_id(self, position) -> str:
         """The id of the row at source `position` (as `_with_common_columns` makes it)."""
-        return f"{self.entry.key}/{position}"
+        return f"{self.entry.key}/{int(position)}"
 
     def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> Iterator[pa.Table]:
         records = self.records(rows, positions)
@@ -248,14 +268,17 @@ class EntryPipeline:
         return self._duplicate(self._drop(embedded, media_reasons, messages))
 
     def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.Array | np.ndarray]:
+        # columns of mixed value types (JSON text, sources/rows.py) go to the row form, which decodes them
+        batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
-            partial = self.function.batch(rows, **self.kwargs) if self.function.batch else None
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. non-UTF-8 bytes: the row form decodes leniently
+            partial = batch(rows, **self.kwargs) if batch else None
+            records = conform(partial, len(rows)) if partial is not None else None
+        except (pa.ArrowException, KeyError, TypeError, ValueError):  # non-UTF-8 bytes, a column a
+            # file lacks, a list where text belongs: the row form decodes leniently and counts each row
             partial = None
         if partial is not None:
             has_reasons = SKIP_REASON in partial.column_names
             reasons = partial[SKIP_REASON] if has_reasons else pa.nulls(len(rows), pa.string())
-            records = conform(partial, len(rows))
         else:
             records, reasons = self._row_records(rows, positions)
         return self._with_common_columns(records, positions), reasons
@@ -274,8 +297,13 @@ class EntryPipeline:
                 )
             except SkipRow as skip:
                 reasons[i] = skip.reason
-                made.append({"task": "t2i", "conversations": []})
-        return records_to_table(made), reasons
+                made.append(dict(_PLACEHOLDER))
+            except HfMixtureError:
+                raise  # a problem of the entry, not of this row
+            except Exception as err:  # noqa: BLE001 - a value the function cannot take: this row's drop
+                reasons[i] = f"preprocess:failed_{type(err).__name__}"
+                made.append(dict(_PLACEHOLDER))
+        return _checked_records(made, reasons), reasons
 
     def _with_common_columns(self, records: pa.Table, positions: np.ndarray) -> pa.Table:
         n = len(records)

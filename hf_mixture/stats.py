@@ -64,6 +64,19 @@ class EntryStats:
         """read + added - written - dropped: zero when every row is accounted for."""
         return self.read + self.dup_added + self.mixing_added - self.written - sum(self.dropped.values())
 
+    def why_empty(self) -> str:
+        """Why the entry kept no rows, in words: what the source gave and where its rows went
+        (e.g. `read 3 rows, all dropped: media:missing_file 3`)."""
+        if not self.read:
+            return "read no rows from its source"
+        top = sorted(((n, r) for r, n in self.dropped.items() if n), reverse=True)[:3]
+        reasons = ", ".join(f"{reason} {n}" for n, reason in top)
+        return (
+            f"read {self.read} rows, all dropped: {reasons}"
+            if reasons
+            else f"read {self.read} rows, none kept"
+        )
+
     def to_dict(self) -> dict:
         """A JSON-ready dict, drop reasons sorted."""
         data = asdict(self)

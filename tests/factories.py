@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -81,6 +82,36 @@ def t2i_entry(json_path, name: str = "t2i", **keys) -> dict:
         "preprocess_fn": "preproces_text_to_image_generation_s3",
         **keys,
     }
+
+
+def write_tar(path: Path, members: dict[str, bytes]) -> Path:
+    """Write a plain tar of `members` (name -> bytes), in the given order."""
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def source_entry(
+    path, preprocess: str = "preproces_text_to_image_generation_s3", name: str = "e", **keys
+) -> dict:
+    """A YAML entry reading `path` with `preprocess` (the generic builder unless `builder=` is given)."""
+    return {"name": name, "json_path": str(path), "preprocess_fn": preprocess, **keys}
+
+
+def build_quietly(tmp_path: Path, *entries: dict):
+    """Build stage `s` of `entries` from tmp_path/s.yaml into tmp_path/out (no output printed)."""
+    from hf_mixture.build import build_stage
+
+    config = write_stage(tmp_path / "s.yaml", list(entries), stage={"name": "s"})
+    return build_stage(config, tmp_path / "out", echo=lambda *_: None)
+
+
+def written_rows(result) -> list[dict]:
+    """The rows a build wrote, from its parquet shards."""
+    return [row for path in result.written.files for row in pq.read_table(path).to_pylist()]
 
 
 def small_t2i_stage(folder: Path, name: str, rows: int) -> Path:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-import pyarrow.parquet as pq
 import pytest
-from factories import write_image, write_parquet, write_stage
+from factories import build_quietly, source_entry, write_image, write_parquet, write_stage, written_rows
 
 from hf_mixture.build import build_stage
 from hf_mixture.config.load import load_stage_config
@@ -18,17 +17,7 @@ T2I = "preproces_text_to_image_generation_s3"
 UND = "preproces_und_mammoth_si_10M"
 
 
-def _entry(path, preprocess=T2I, name="e", **keys) -> dict:
-    return {"name": name, "json_path": str(path), "preprocess_fn": preprocess, **keys}
-
-
-def _build(tmp_path, *entries: dict):
-    config = write_stage(tmp_path / "s.yaml", list(entries), stage={"name": "s"})
-    return build_stage(config, tmp_path / "out", echo=lambda *_: None)
-
-
-def _rows(result) -> list[dict]:
-    return [row for path in result.written.files for row in pq.read_table(path).to_pylist()]
+_entry, _build, _rows = source_entry, build_quietly, written_rows
 
 
 @pytest.fixture
@@ -57,14 +46,12 @@ def test_truncated_parquet_is_named_when_the_file_is_checked(images):
         load_stage_config(write_stage(images / "s.yaml", [_entry(images / "cut.parquet")]))
 
 
-def test_truncated_parquet_later_in_a_glob_is_a_source_error_naming_it(images):
+def test_truncated_parquet_later_in_a_glob_is_found_by_the_check_naming_it(images):
     whole = _t2i_parquet(images)
     (images / "parts").mkdir()
     shutil.copy(whole, images / "parts" / "0.parquet")
     (images / "parts" / "1.parquet").write_bytes(whole.read_bytes()[:100])
-    with pytest.raises(
-        SourceError, match=r"datasets\[0\] \(e\): .*parts/1\.parquet: cannot read \(ArrowInvalid"
-    ):
+    with pytest.raises(ConfigError, match=r"datasets\[0\] \(e\): json_path: .*parts/1\.parquet: cannot read"):
         _build(images, _entry(images / "parts" / "*.parquet"))
     assert not list((images / "out").rglob("train-*"))
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-
 import datasets
 import pytest
 from builder_helpers import SOURCES, build_and_load, builder_for, entry, source_rows, write_stage_yaml
+from factories import write_tar
 
 from hf_mixture.config.load import load_stage_config
 from hf_mixture.errors import ConfigError
@@ -15,15 +13,6 @@ from hf_mixture.errors import ConfigError
 T2I = "preproces_text_to_image_generation_s3"
 SHARDS = SOURCES / "blip3o" / "BLIP3o-60k" / "*.tar"
 ECHO = SOURCES / "echo4o" / "Echo-4o-Image" / "Surrel-Fantasy-Image" / "conflict.jsonl"
-
-
-def write_tar(path, members: dict[str, bytes]):
-    with tarfile.open(path, "w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def test_samples_become_rows_with_archive_references(tmp_path):

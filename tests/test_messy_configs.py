@@ -88,10 +88,21 @@ def test_bad_group_number_is_a_config_error(tmp_path, key, value, message):
     assert "s.yaml:" in problems and message.replace("weights", key) in problems
 
 
-@pytest.mark.parametrize("key", ["weights", "batch_sizes"])
-def test_all_zero_group_numbers_are_a_config_error(tmp_path, key):
-    path = two_groups(tmp_path, **{key: {"ga": 0, "gc": 0.0}})
-    assert f"{key}: every length_group the entries use (ga, gc) has 0" in check_problems(path)
+def test_all_zero_weights_are_a_config_error(tmp_path):
+    path = two_groups(tmp_path, weights={"ga": 0, "gc": 0.0})
+    assert "weights: every length_group the entries use (ga, gc) has a share of 0" in check_problems(path)
+
+
+def test_all_zero_batch_sizes_without_a_batch_size_are_a_config_error(tmp_path):
+    path = two_groups(tmp_path, weights={"ga": 1, "gc": 1}, batch_sizes={"ga": 0, "gc": 0})
+    assert "weights: every length_group the entries use (ga, gc) has a share of 0" in check_problems(path)
+
+
+def test_zero_batch_sizes_with_a_batch_size_take_one_row_per_step_as_lavida_o(tmp_path):
+    path = two_groups(
+        tmp_path, weights={"ga": 1, "gc": 1}, batch_sizes={"ga": 0, "gc": 0}, stage={"batch_size": 8}
+    )
+    assert load_stage_config(path).batch_sizes == {"ga": 0.0, "gc": 0.0}
 
 
 def test_weights_that_are_not_a_mapping_are_a_config_error(tmp_path):
@@ -125,7 +136,7 @@ def test_zero_weight_group_is_left_out_and_counted_as_not_drawn(tmp_path, strate
     config = two_groups(tmp_path, weights={"ga": 0, "gc": 100}, stage={"stopping_strategy": strategy})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
-        with pytest.warns(EmptyEntryWarning, match="'a' is in a group of weight 0"):
+        with pytest.warns(EmptyEntryWarning, match="'a' is in a group whose share is 0"):
             result = quiet_build(config, tmp_path / "out")
     a, c = result.entries
     assert (a.written, a.dropped["mixing:not_drawn"]) == (0, 3)

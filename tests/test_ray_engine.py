@@ -135,7 +135,11 @@ def test_json_lines_files_with_bad_lines_match_the_local_build(ray_cluster, tmp_
 def test_a_source_failing_inside_a_ray_task_is_reported_naming_the_file_and_entry(ray_cluster, tmp_path):
     image = str(write_image(tmp_path / "img" / "a.jpg"))
     write_json(tmp_path / "data" / "rows-0.json", [{"s3_path": image, "caption": "c"}])
-    (tmp_path / "data" / "rows-1.json").write_text('[{"s3_path": "a.jpg", "caption": ', encoding="utf-8")
+    # broken after the records `check` reads (the first 8192), so the failure happens in a Ray task
+    good = ", ".join(['{"s3_path": "a.jpg", "caption": "c"}'] * 8200)
+    (tmp_path / "data" / "rows-1.json").write_text(
+        f'[{good}, {{"s3_path": "a.jpg", "caption": ', encoding="utf-8"
+    )
     entries = [t2i("broken", str(tmp_path / "data" / "rows-*.json"), "all")]
     config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "broken"})
     with pytest.raises(SourceError) as caught:

@@ -6,6 +6,7 @@ from collections import Counter
 from itertools import islice
 from pathlib import Path
 
+import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 
 from hf_mixture.build import build_stage
 from hf_mixture.streaming import EntrySizeError, stream_stage
+from hf_mixture.streaming.stream import new_stream
 
 ENTRY = """
   - name: {name}
@@ -32,6 +34,7 @@ def write_stage(folder: Path, weights: dict[str, int], sampling: str = "all") ->
         rows = {
             "s3_path": [f"img/{i % 2}.png" for i in range(12)],
             "caption": [f"{name} {i}." for i in range(12)],
+            "fltLaionAesthScore": [6.0] * 12,
         }
         pq.write_table(pa.table(rows), folder / f"{name}.parquet")
     text = (
@@ -92,6 +95,31 @@ def test_stale_build_report_is_refused(tmp_path):
         stream_stage(yaml, entry_sizes=tmp_path / "out")
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("    aes_cutoff: 7\n", r"datasets\[0\] \(a\): aes_cutoff is 7.0, the report.s build used None"),
+        ("    columns: [s3_path, caption]\n", r"datasets\[0\] \(a\): columns is \['s3_path', 'caption'\]"),
+    ],
+)
+def test_a_filter_or_column_change_since_the_build_is_refused(tmp_path, edit, message):
+    yaml = write_stage(tmp_path, {"a": 100, "b": 100})
+    build_stage(yaml, tmp_path / "out", echo=lambda *_: None)
+    text = yaml.read_text()
+    yaml.write_text(text.replace("    length_group: ga\n", "    length_group: ga\n" + edit, 1))
+    with pytest.raises(EntrySizeError, match=message):
+        stream_stage(yaml, entry_sizes=tmp_path / "out")
+
+
+def test_a_json_path_change_since_the_build_is_refused(tmp_path):
+    yaml = write_stage(tmp_path, {"a": 100, "b": 100})
+    build_stage(yaml, tmp_path / "out", echo=lambda *_: None)
+    (tmp_path / "b.parquet").rename(tmp_path / "b2.parquet")
+    yaml.write_text(yaml.read_text().replace("b.parquet", "b2.parquet"))
+    with pytest.raises(EntrySizeError, match=r"datasets\[1\] \(b\): json_path is 'b2.parquet'.*'b.parquet'"):
+        stream_stage(yaml, entry_sizes=tmp_path / "out")
+
+
 def test_missing_report_and_missing_sizes_say_what_to_do(tmp_path):
     yaml = write_stage(tmp_path, {"a": 100, "b": 100})
     with pytest.raises(EntrySizeError, match="no build report.*hf-mixture build"):
@@ -125,3 +153,30 @@ def test_weighted_stream_in_dataloader_workers(tmp_path):
     loader = DataLoader(stream, batch_size=5, num_workers=2, collate_fn=lambda rows: [r["id"] for r in rows])
     ids = [i for batch in loader for i in batch]  # one shard: the second worker reads nothing
     assert sorted(ids) == sorted([f"a/{i}" for i in range(12)] + [f"b/{i}" for i in range(12)])
+
+
+def row_ids(rows: list[dict]) -> list[str]:
+    return [row["id"] for row in rows]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_state_saved_at_an_epoch_end_starts_the_next_epoch(workers):
+    """stream_stage's MixtureStream over a two-shard stream, read by a StatefulDataLoader."""
+    StatefulDataLoader = pytest.importorskip("torchdata.stateful_dataloader").StatefulDataLoader
+    rows = datasets.Dataset.from_dict({"id": [f"r{i}" for i in range(20)]}).to_iterable_dataset(num_shards=2)
+
+    def fresh():
+        stream = new_stream(rows, shuffle_buffer=4, decode=False)
+        return stream, StatefulDataLoader(
+            stream, batch_size=3, collate_fn=lambda batch: [r["id"] for r in batch]
+        )
+
+    stream, loader = fresh()
+    epoch_0 = list(loader)
+    checkpoint = {"epoch": 1, "data": loader.state_dict()}  # after the loop ended: the epoch to run next
+    stream.set_epoch(1)
+    epoch_1 = list(loader)
+    stream, loader = fresh()
+    stream.set_epoch(checkpoint["epoch"])
+    loader.load_state_dict(checkpoint["data"])
+    assert list(loader) == epoch_1 and epoch_1 != epoch_0

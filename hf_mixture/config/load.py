@@ -12,6 +12,8 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from hf_mixture.archive_refs import split_archive_ref
 from hf_mixture.config.model import (
     STOPPING_STRATEGIES,
@@ -29,6 +31,7 @@ from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
 from hf_mixture.media.images import CHECKS, DEFAULT_CHECK
 from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
 from hf_mixture.redact import config_secrets, register_secrets
+from hf_mixture.sources.schemas import files_lacking
 from hf_mixture.sources.tables import TableReader
 from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from, scheme_of
 
@@ -52,6 +55,7 @@ ENTRY_KEYS = (
 )
 STAGE_KEYS = (
     "name",
+    "batch_size",
     "resolution",
     "seed",
     "stopping_strategy",
@@ -125,6 +129,7 @@ def load_stage_config(
     _check_image_root_drivers(problems, entries, storage)
     weights = _group_map(problems, data, "weights", entries)
     batch_sizes = _group_map(problems, data, "batch_sizes", entries)
+    _check_group_shares(problems, weights, batch_sizes, settings.batch_size, entries)
     if strict:
         problems.errors.extend(f"{w} (--strict)" for w in problems.warnings)
     if problems.errors:
@@ -138,7 +143,7 @@ def load_stage_config(
         weights=weights,
         batch_sizes=batch_sizes,
         warnings=tuple(problems.warnings),
-        text=document.path.read_text(encoding="utf-8"),
+        text=_text_with_overrides(document, overrides or {}),
     )
 
 
@@ -164,6 +169,19 @@ def _check_image_root_drivers(problems: _Problems, entries: list[EntryConfig], s
         if missing:
             key = ("datasets", entry.index, "image_root")
             problems.error(key, f"{entry.label}: image_root: {entry.image_root!r}: {missing}")
+
+
+def _text_with_overrides(document: YamlDocument, overrides: Mapping) -> str:
+    """The YAML text the stage was built from: the file as written, or, when `overrides` set
+    `stage:` keys, the file's data with them applied (so a saved stage file and the card say
+    `seed: 7` after `--seed 7`), under a comment naming them."""
+    text = document.path.read_text(encoding="utf-8")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given or not isinstance(document.data, dict):
+        return text
+    data = {**document.data, "stage": {**(document.data.get("stage") or {}), **given}}
+    header = f"# {document.path.name} with overrides: {', '.join(f'{k}={v}' for k, v in given.items())}\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _check_unknown(problems: _Problems, mapping: dict, allowed, key_path: tuple, what: str) -> None:
@@ -199,7 +217,7 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
     raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     _check_unknown(problems, raw, STAGE_KEYS, ("stage",), "stage key")
     kwargs = {"name": _stage_name(problems, raw, overrides, yaml_path)}
-    for key in ("resolution", "num_samples", "num_shards", "image_workers"):
+    for key in ("resolution", "num_samples", "num_shards", "image_workers", "batch_size"):
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:
@@ -583,6 +601,40 @@ def _check_columns(
     loaded = list(columns) if columns else available
     _check_filter_columns(problems, path, label, fields, loaded)
     _check_needed_columns(problems, path, label, fields, loaded)
+    if _builder_columns(fields) is None and len(files) > 1:
+        _check_glob_columns(problems, path, label, storage, files, fields, loaded)
+
+
+def _check_glob_columns(
+    problems: _Problems, path: tuple, label: str, storage: Storage, files: list, fields: dict, loaded: list
+) -> None:
+    """Every later file of the glob has the columns the entry reads: those the preprocess function
+    needs (an error naming the file), and the filter or listed columns (a warning: the file's rows
+    hold nulls there and count under the filter or preprocess reason)."""
+    try:
+        needed = set(get_preprocess(fields["preprocess_fn"]).needs(fields.get("process_fn_kwargs") or {}))
+    except KeyError:
+        needed = set()
+    wanted = [c for c in loaded if c in needed or c in _filter_columns(fields) or fields.get("columns")]
+    try:
+        lacking = files_lacking(storage, files[1:], wanted)
+    except Exception as err:  # noqa: BLE001 - as above: a later file of the glob cannot be read
+        problems.error((*path, "json_path"), f"{label}: json_path: {_reach_error(err)}")
+        return
+    for file, missing in lacking:
+        required = [c for c in missing if c in needed]
+        where = f"{label}: json_path: {file} lacks column(s) {missing} that {files[0]} has"
+        if required:
+            problems.error((*path, "json_path"), f"{where}; {fields['preprocess_fn']} reads {required}")
+        else:
+            problems.warn((*path, "json_path"), f"{where}; its rows hold null there (counted where used)")
+
+
+def _filter_columns(fields: dict) -> set:
+    enc = fields.get("max_enc_images")
+    return {fields.get("score_column", "fltLaionAesthScore"), "intHeight", "intWidth"} | (
+        {enc.column} if enc is not None else set()
+    )
 
 
 def _check_filter_columns(problems: _Problems, path: tuple, label: str, fields: dict, loaded: list) -> None:
@@ -631,9 +683,8 @@ def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: 
 
 
 def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryConfig]) -> dict[str, float]:
-    """`weights` / `batch_sizes`: finite numbers >= 0 per length_group, not all 0 over the groups
-    entries use. A group at 0 is left out of the mix (a warning): its rows are counted as
-    `mixing:not_drawn` (hf_mixture/mixing/interleave.py)."""
+    """`weights` / `batch_sizes`: finite numbers >= 0 per length_group (`_check_group_shares`
+    checks what they give together)."""
     raw = data.get(key)
     if raw is None:
         return {}
@@ -646,21 +697,42 @@ def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryCon
         number = _number(problems, (key, group), value)
         if number is not None and number < 0:
             problems.error((key, group), f"{key}.{group}: must not be negative, got {number}")
-        elif number == 0 and group in groups:
-            effect = (
-                "are left out of the mix (their rows are counted as mixing:not_drawn)"
-                if key == "weights"
-                else "get no rows in LaViDa-O's batches"
-            )
-            problems.warn((key, group), f"{key}.{group}: 0, so entries of length_group {group!r} {effect}")
         if group not in groups and entries:
             problems.warn((key, group), f"{key}.{group}: no entry has length_group {group!r}; it is unused")
         if number is not None:
             result[str(group)] = number
-    if groups and all(result.get(g) == 0 for g in groups):
-        problems.error(
-            (key,),
-            f"{key}: every length_group the entries use ({', '.join(sorted(groups))}) has 0; "
-            "give at least one a number above 0",
-        )
     return result
+
+
+def _check_group_shares(
+    problems: _Problems, weights: dict, batch_sizes: dict, batch_size: int | None, entries: list
+) -> None:
+    """With `weights:`, a group's share of rows is weight x rows per step (mixing/probabilities.py):
+    0 when its weight is 0, or its `batch_sizes` factor is 0 without `stage.batch_size` (with it,
+    LaViDa-O still takes max(int(bs * 0), 1) = 1 row). Such a group is left out of the mix (a
+    warning; its rows count as `mixing:not_drawn`); every group at 0 is an error."""
+    groups = sorted({e.length_group for e in entries})
+    if not weights or not groups:
+        return
+    zero = []
+    for group in groups:
+        if weights.get(group, 1.0) == 0:
+            zero.append(group)
+            why = f"weights.{group}: 0"
+        elif batch_size is None and batch_sizes.get(group, 1.0) == 0:
+            zero.append(group)
+            why = f"batch_sizes.{group}: 0 without stage.batch_size"
+        else:
+            continue
+        key = why.split(":")[0].split(".")
+        problems.warn(
+            tuple(key),
+            f"{why}, so entries of length_group {group!r} are left out of the mix "
+            "(their rows are counted as mixing:not_drawn)",
+        )
+    if len(zero) == len(groups):
+        problems.error(
+            ("weights",),
+            f"weights: every length_group the entries use ({', '.join(groups)}) has a share of 0 "
+            "(a weight of 0, or a batch_sizes factor of 0 without stage.batch_size); give one a share",
+        )

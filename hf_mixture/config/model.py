@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hf_mixture.config.sampling_strategy import SamplingStrategy
+from hf_mixture.redact import redact
 from hf_mixture.storage import PathMapping, Storage
 
 STOPPING_STRATEGIES = ("first_exhausted", "all_exhausted", "all_exhausted_without_replacement")
@@ -47,12 +50,46 @@ class EntryConfig:
         """How messages name the entry: `datasets[2] (blip3o-60k)`."""
         return f"datasets[{self.index}] ({self.name})"
 
+    def row_settings(self) -> dict:
+        """The keys that decide which rows the entry yields, JSON-ready (the build report keeps
+        them, so sizes taken from a report can be checked against an edited YAML); the resolved
+        file list as its count and a digest."""
+        files = hashlib.sha1("\n".join(sorted(self.files)).encode("utf-8")).hexdigest()[:16]
+        settings = {
+            "json_path": self.json_path,
+            "files": f"{len(self.files)} file(s), sha1 {files}",
+            "columns": list(self.columns) if self.columns is not None else None,
+            "sampling_strategy": self.sampling.text,
+            "preprocess_fn": self.preprocess_fn,
+            "process_fn_kwargs": self.process_fn_kwargs,
+            "aes_cutoff": self.aes_cutoff,
+            "min_size": self.min_size,
+            "max_enc_images": asdict(self.max_enc_images) if self.max_enc_images else None,
+            "score_column": self.score_column,
+            "image_root": self.image_root,
+            "builder": self.builder,
+            "builder_options": self.builder_options,
+        }
+        return _redacted(json.loads(json.dumps(settings, default=str)))
+
+
+def _redacted(value):
+    """`value` (JSON data) with every string passed through `redact` (it goes into the report)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
 
 @dataclass(frozen=True, kw_only=True)
 class StageSettings:
     """Our optional `stage:` block; every key has a default."""
 
     name: str
+    batch_size: int | None = None  # LaViDa-O's per-device batch: hf_mixture/mixing/probabilities.py
     resolution: int | None = None
     seed: int = 42
     stopping_strategy: str | None = None

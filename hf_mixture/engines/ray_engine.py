@@ -60,6 +60,7 @@ from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
+from hf_mixture.sources.rows import split_source_rows
 from hf_mixture.sources.tables import parquet_file_for_streaming
 from hf_mixture.stats import EntryStats
 
@@ -245,11 +246,13 @@ def _count_piece(spec: EntrySpec, piece: Piece, start) -> Iterator[pa.Table]:
         rows = passing = piece.rows
     else:
         needed = sorted({c for f in filters for c in f.columns}) or None
-        for table in _piece_tables(spec, piece, needed, Counter()):
+        reader_drops: Counter = Counter()
+        for table in _piece_tables(spec, piece, needed, reader_drops):
             rows += len(table)
             passing += (
                 int(np.count_nonzero(apply_filters(table, filters, Counter()))) if filters else len(table)
             )
+        rows += sum(reader_drops.values())  # source positions count the records the reader dropped
     yield pa.table({"piece": [piece.index], "rows": [rows], "passing": [passing]})
 
 
@@ -259,14 +262,16 @@ def _select_piece(
     """The piece's selected rows with their source positions (as `EntryPipeline.run` selects)."""
     stats = spec.blank_stats()
     pipeline = spec.pipeline(stats, ray.get(selection_ref))
-    position, filtered = start.position, start.filtered
+    position, filtered = 0, start.filtered  # position: within the piece
     reader_drops: Counter = Counter()
     for table in _piece_tables(spec, piece, spec.entry.columns, reader_drops):
+        table, source_rows = split_source_rows(table, position)
         stats.read += len(table)
-        kept, passing = pipeline.select(table, filtered, position=position)
+        rows_at = start.position + source_rows
+        kept, passing = pipeline.select(table, filtered, source_rows=rows_at)
         filtered += passing
-        positions = position + kept
-        position += len(table)
+        positions = rows_at[kept]
+        position = int(source_rows[-1]) + 1 if len(source_rows) else position
         if len(kept):
             rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
             yield rows.append_column(POSITION, pa.array(positions, pa.int64()))

@@ -6,8 +6,9 @@ generation encoder also gets), `is_edit`, `pad_image_gen`, `do_not_mask_text`, `
 `gen_score`/`hpsv2` (one-item lists, as LaViDa-O records hold them) and the original target size.
 One data file per length group (`data/<group>.<fmt>`); the YAML has one `datasets:` entry per file
 with `preprocess_fn: process_uniworld` (LaViDa-O's reader of exactly these columns, `folder` = the
-export folder), its `length_group`, and `weights` = rows per group so LaViDa-O's group sampler draws
-the groups in the stage's realised proportions.
+export folder), its `length_group`, and `weights` from `mixing.probabilities.lavida_export_weights`
+(rows per group / rows per step of the group), so LaViDa-O's group sampler, which applies
+`batch_sizes` again, shows the groups in the stage's realised proportions.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 
 from hf_mixture.export.exporter import Exporter, ExportResult, MediaWriter
 from hf_mixture.export.report import load_report
+from hf_mixture.mixing.probabilities import lavida_export_weights
 
 _TURN = pa.struct([("from", pa.string()), ("value", pa.string())])
 PREPROCESS_FN = "process_uniworld"
@@ -82,17 +84,19 @@ class LlavaExporter(Exporter):
         """The LaViDa-O style YAML over the exported files (absolute paths: any working directory)."""
         report = load_report(self.out_dir, self.stage) or {}
         groups = sorted(result.data_files)
-        document = {
-            "stage": {"name": self.stage, "seed": report.get("seed", 42)},
-            "datasets": [self._entry(group, result.data_files[group]) for group in groups],
-            "weights": {group: result.rows[group] for group in groups},
-        }
         batch_sizes = {g: f for g, f in (report.get("batch_sizes") or {}).items() if g in groups}
+        rows = {group: result.rows[group] for group in groups}
+        document = {
+            "stage": _stage_block(self.stage, report),
+            "datasets": [self._entry(group, result.data_files[group]) for group in groups],
+            "weights": lavida_export_weights(rows, batch_sizes, report.get("batch_size")),
+        }
         if batch_sizes:
             document["batch_sizes"] = batch_sizes
         header = (
             f"# Stage {self.stage} exported by `hf-mixture export llava` from {self.out_dir}.\n"
-            "# One entry per length group; weights = rows per group (the stage's realised mixture).\n"
+            "# One entry per length group; weights = rows per group / rows per step of the group\n"
+            "# (batch_sizes), so LaViDa-O's sampler shows the stage's realised mixture.\n"
             "# Image paths in the records are relative to process_fn_kwargs.folder.\n"
         )
         return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
@@ -106,6 +110,14 @@ class LlavaExporter(Exporter):
             "process_fn_kwargs": {"folder": str(self.to_dir)},
             "length_group": group,
         }
+
+
+def _stage_block(stage: str, report: dict) -> dict:
+    """The exported YAML's `stage:`: name, seed and (when the build had it) the per-device batch size."""
+    block = {"name": stage, "seed": report.get("seed", 42)}
+    if report.get("batch_size"):
+        block["batch_size"] = report["batch_size"]
+    return block
 
 
 def _one_item(value: float | None) -> list[float] | None:

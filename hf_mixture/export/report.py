@@ -72,6 +72,12 @@ def format_report(summary: dict, entries: Sequence[EntryStats]) -> str:
             f"{e.dup_added:>7}{e.mixing_added:>7}{e.written:>9}"
             f"{e.expected_share:>10.1%}{e.realised_share:>10.1%}"
         )
+    for group, row in (summary.get("groups") or {}).items():
+        per_step = "" if row["rows_per_step"] is None else f", {row['rows_per_step']} rows per step"
+        lines.append(
+            f"  group {group}: drawn per step {row['step_probability']:.2%}{per_step}, "
+            f"share of rows {row['row_share']:.2%}"
+        )
     for e in entries:
         reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(e.dropped.items()) if n)
         if reasons:

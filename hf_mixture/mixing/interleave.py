@@ -30,20 +30,33 @@ def mix_entries(
     groups: Sequence[str],
     *,
     weights: dict | None,
+    batch_sizes: dict | None = None,
+    batch_size: int | None = None,
     seed: int,
     stopping_strategy: str,
     num_samples: int | None = None,
+    why_empty: Sequence[str] | None = None,
 ) -> tuple[datasets.Dataset | None, list[float]]:
-    """The interleaved stage and each entry's probability. Empty entries and entries whose group
-    weighs 0 are left out (with a warning) and get probability 0 (their rows are then not drawn);
-    `num_samples` keeps the first N rows of the mix. MixingError when the weights would need more
-    than MAX_DRAWS_PER_ROW draws per row (`expected_draws`)."""
+    """The interleaved stage and each entry's probability (`entry_probabilities`: LaViDa-O's
+    rows-seen shares with `batch_sizes` and the per-device `batch_size`). Empty entries and entries
+    whose group weighs 0 are left out (with a warning saying why: `why_empty[i]`, e.g. from
+    `EntryStats.why_empty`) and get probability 0 (their rows are then not drawn); `num_samples`
+    keeps the first N rows of the mix. MixingError when the weights would need more than
+    MAX_DRAWS_PER_ROW draws per row (`expected_draws`)."""
     sizes = [len(part) for part in parts]
-    probabilities = entry_probabilities(groups, sizes, weights)
-    for name, size, probability in zip(names, sizes, probabilities):
-        if size == 0 or probability <= 0:
-            why = "has no rows after filters and sampling" if size == 0 else "is in a group of weight 0"
-            warnings.warn(f"entry {name!r} {why}; left out of the mix", EmptyEntryWarning, stacklevel=2)
+    probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
+    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(parts)
+    for name, size, probability, why in zip(names, sizes, probabilities, reasons):
+        if size == 0:
+            warnings.warn(
+                f"entry {name!r} has no rows {why}; left out of the mix", EmptyEntryWarning, stacklevel=2
+            )
+        elif probability <= 0:
+            warnings.warn(
+                f"entry {name!r} is in a group whose share is 0 (weights / batch_sizes); left out of the mix",
+                EmptyEntryWarning,
+                stacklevel=2,
+            )
     kept = [i for i, (size, p) in enumerate(zip(sizes, probabilities)) if size and p > 0]
     if not kept:
         return None, probabilities

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from hf_mixture.errors import SkipRow
 from hf_mixture.preprocess.common import (
-    as_list,
     conversation_list,
     join_prefix,
     optional_score,
+    optional_text,
     required_text,
+    text_list,
     turns,
 )
 from hf_mixture.preprocess.registry import preprocess_fn
@@ -56,7 +57,7 @@ def gpt_edit(
 ) -> dict:
     """GPT-Image-Edit (OmniEdit / HQ-Edit / UltraEdit) pairs; `pixel_diff` is a training-time
     option, accepted and left to the trainer."""
-    sources = [join_prefix(s3_prefix, p) for p in as_list(row.get("input_paths")) if p]
+    sources = [join_prefix(s3_prefix, p) for p in text_list(row, "input_paths")]
     target = join_prefix(s3_prefix, required_text(row, "output_paths"))
     human = edit_prompt(
         len(sources), required_text(row, "instruction"), template=template, t2i=t2i, no_template=no_template
@@ -80,7 +81,7 @@ def sharegpt_4o_edit(
 ) -> dict:
     """ShareGPT-4o-Image edits (`input_image` a path or a list of paths); the `reweight` kwarg
     becomes the row's `reweight` flag (LaViDa-O's edit-area loss weighting)."""
-    sources = [join_prefix(s3_prefix, p) for p in as_list(row.get("input_image")) if p]
+    sources = [join_prefix(s3_prefix, p) for p in text_list(row, "input_image")]
     target = join_prefix(s3_prefix, required_text(row, "output_image"))
     human = edit_prompt(
         len(sources), required_text(row, "input_prompt"), template=template, t2i=t2i, no_template=no_template
@@ -102,7 +103,7 @@ def pica_banana(
 ) -> dict:
     """Pico-Banana style edit triplets: `local_input_image` (a path or a list), `local_output_image`,
     instruction `text`."""
-    sources = [join_prefix(s3_prefix, p) for p in as_list(row.get("local_input_image")) if p]
+    sources = [join_prefix(s3_prefix, p) for p in text_list(row, "local_input_image")]
     target = join_prefix(s3_prefix, required_text(row, "local_output_image"))
     human = edit_prompt(
         len(sources), required_text(row, "text"), template=template, t2i=t2i, no_template=no_template
@@ -115,8 +116,8 @@ def metaquery(row: dict, *, rng) -> dict:
     """MetaQuery-style rows: source images and target relative to the row's `dir_name`; human
     `<image> <image_gen_enc> {prompt}` (one single-spaced prefix per source image - LaViDa-O writes
     one prefix, which is the same text for the usual single source)."""
-    folder = row.get("dir_name") or None
-    sources = [join_prefix(folder, p) for p in as_list(row.get("source_images_paths")) if p]
+    folder = optional_text(row, "dir_name")
+    sources = [join_prefix(folder, p) for p in text_list(row, "source_images_paths")]
     target = join_prefix(folder, required_text(row, "tgt_path"))
     return edit_record(sources, target, EDIT_SOURCE_PREFIX * len(sources) + required_text(row, "prompt"))
 
@@ -128,9 +129,9 @@ def uniworld(row: dict, *, rng, folder: str | None = None) -> dict:
     when `is_edit` or the row has 2 or more images in all. Each `image_gen_enc` path must also be in
     `image` (the unified schema stores encoder inputs as indices into `images`); otherwise the row is
     skipped as `preprocess:image_gen_enc_not_in_image`."""
-    images = [join_prefix(folder, p) for p in as_list(row.get("image")) if p]
-    targets = [join_prefix(folder, p) for p in as_list(row.get("image_gen")) if p]
-    encoder = [join_prefix(folder, p) for p in as_list(row.get("image_gen_enc")) if p]
+    images = [join_prefix(folder, p) for p in text_list(row, "image")]
+    targets = [join_prefix(folder, p) for p in text_list(row, "image_gen")]
+    encoder = [join_prefix(folder, p) for p in text_list(row, "image_gen_enc")]
     if any(path not in images for path in encoder):
         raise SkipRow("preprocess:image_gen_enc_not_in_image")
     is_edit = bool(row.get("is_edit"))

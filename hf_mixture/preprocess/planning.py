@@ -13,7 +13,7 @@ Task names: `planning` when the answer states a layout (with or without the imag
 from __future__ import annotations
 
 from hf_mixture.errors import SkipRow
-from hf_mixture.preprocess.common import as_list, join_prefix, optional_score, required_text, turns
+from hf_mixture.preprocess.common import as_list, join_prefix, optional_score, required_text, text_list, turns
 from hf_mixture.preprocess.editing import edit_prompt
 from hf_mixture.preprocess.registry import preprocess_fn
 from hf_mixture.preprocess.text_to_image import SCORE_COLUMN
@@ -62,7 +62,7 @@ def _split(row: dict, column: str) -> list[str]:
     value = row.get(column)
     if isinstance(value, str):
         return [part.strip() for part in value.split(";")]
-    return [str(v).strip() for v in as_list(value)]
+    return [str(v).strip() for v in as_list(value, column)]
 
 
 def _s3_loc_needs(kwargs: dict) -> list[str]:
@@ -175,7 +175,7 @@ def gpt_edit_loc_gnd(
     chosen by the edit type - the row's `edit_type` when set, else the kwarg `task` (add, remove,
     swap/replace, adjust; anything else "editing", a wording inferred from the spec) - then the
     image, or `<image_gen_fake>` with no target when `plan_only`. No `reweight` key."""
-    sources = [join_prefix(s3_prefix, p) for p in as_list(row.get("input_paths")) if p]
+    sources = [join_prefix(s3_prefix, p) for p in text_list(row, "input_paths")]
     if not sources:
         raise SkipRow("preprocess:no_source_image")
     edit_type = row.get("edit_type") or task

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from hf_mixture.preprocess.common import as_list, conversation_list, join_prefix, required_text, turns
+from hf_mixture.preprocess.common import (
+    conversation_list,
+    join_prefix,
+    optional_text,
+    required_text,
+    text_list,
+    turns,
+)
 from hf_mixture.preprocess.registry import preprocess_fn
 
 GRANDF_PROMPT = "<image>\n Generate a dense image caption with bounding boxes in LOC format."
@@ -21,11 +28,11 @@ JUDGE_PROMPT = (
 def und_mammoth_si_10m(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """A MAmmoTH-VL single-image (or text-only) conversation; `conversations` is JSON text or a list."""
     conversations = conversation_list(row.get("conversations"))
-    image = row.get("image")
+    image = optional_text(row, "image")  # a one-item list is its item; several: image_not_text
     return {
         "task": "understanding",
         "conversations": conversations,
-        "images": [] if image in (None, "") else [join_prefix(s3_prefix, image)],
+        "images": [] if image is None else [join_prefix(s3_prefix, image)],
     }
 
 
@@ -44,7 +51,7 @@ def vw_instruct(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     return {
         "task": "understanding",
         "conversations": conversations,
-        "images": [join_prefix(s3_prefix, p) for p in as_list(row.get("image")) if p],
+        "images": [join_prefix(s3_prefix, p) for p in text_list(row, "image")],
     }
 
 

@@ -7,17 +7,21 @@ opened or parsed at all is fatal (SourceError naming the file).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import ijson
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from hf_mixture.errors import SourceError
-from hf_mixture.sources.rows import rows_to_table
+from hf_mixture.sources.rows import SOURCE_ROW, rows_to_table, shift_source_rows, with_source_rows
+from hf_mixture.sources.text import NonFiniteAsNull, non_finite_constant, open_text_source
 from hf_mixture.storage import Storage, is_remote
 
 FORMATS = {".parquet": "parquet", ".json": "json", ".jsonl": "jsonl", ".csv": "csv"}
@@ -63,7 +67,7 @@ class TableReader:
                 with self.storage.open(path) as handle:
                     return pq.read_schema(handle).names
             first = next(self._iter_file(path, None, Counter()), None)
-            return [] if first is None else first.schema.names
+            return [] if first is None else [n for n in first.schema.names if n != SOURCE_ROW]
         except SourceError:
             raise
         except Exception as err:  # noqa: BLE001 - any reader failure names the file
@@ -83,78 +87,173 @@ class TableReader:
         return total
 
     def iter_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-        """Tables of at most `batch_rows` rows, in file order; bad JSON rows counted in `drops`."""
+        """Tables of at most `batch_rows` rows, in file order; bad JSON rows counted in `drops`.
+        Each table has a `SOURCE_ROW` column: the row's position among all records of the files,
+        counting the records dropped while reading (so a dropped record moves no other row's id)."""
+        offset = 0
         for path in self.files:
+            dropped_before, rows = sum(self.drops.values()), 0
             try:
-                yield from self._iter_file(path, columns, self.drops)
-            except (SourceError, GeneratorExit):
+                for table in self._iter_file(path, columns, self.drops):
+                    rows += len(table)
+                    yield shift_source_rows(table, offset)
+                offset += rows + sum(self.drops.values()) - dropped_before
+            except SourceError:
                 raise
-            except (OSError, ValueError, pa.ArrowException, ijson.JSONError) as err:
+            except Exception as err:  # noqa: BLE001 - any reader failure (deep nesting too) names the file
                 raise SourceError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
 
     def _iter_file(self, path: str, columns, drops: Counter) -> Iterator[pa.Table]:
+        """The tables of one file, each with its rows' positions in the file (`SOURCE_ROW`)."""
         fmt = file_format(path)
         if fmt == "parquet":
-            yield from self._parquet(path, columns)
+            tables = self._parquet(path, columns)
         elif fmt == "csv":
-            yield from self._csv(path, columns)
+            tables = self._csv(path, columns)
         else:
-            rows = json_records(self.storage, path, drops)
-            yield from _batched_tables(rows, columns, self.batch_rows)
+            yield from _batched_tables(
+                numbered_json_records(self.storage, path, drops), columns, self.batch_rows
+            )
+            return
+        position = 0
+        for table in tables:
+            yield with_source_rows(table, np.arange(position, position + len(table)))
+            position += len(table)
 
     def _parquet(self, path: str, columns) -> Iterator[pa.Table]:
         source = self.storage.open(path) if is_remote(path) else path
         parquet_file = parquet_file_for_streaming(source)
-        for batch in parquet_file.iter_batches(batch_size=self.batch_rows, columns=columns):
-            yield pa.Table.from_batches([batch])
+        present = [c for c in columns if c in parquet_file.schema_arrow.names] if columns else None
+        for batch in parquet_file.iter_batches(batch_size=self.batch_rows, columns=present):
+            yield with_missing_columns(pa.Table.from_batches([batch]), columns)
 
     def _csv(self, path: str, columns) -> Iterator[pa.Table]:
-        convert = pacsv.ConvertOptions(include_columns=list(columns) if columns else None)
-        with self.storage.open(path) as handle:
-            reader = pacsv.open_csv(handle, convert_options=convert)
+        """Every cell read as text (pyarrow infers a column's type from its first block and stops at
+        a later cell of another type), then typed per batch where every cell parses; quoted
+        newlines inside values are allowed (Python's csv module writes them)."""
+        with open_text_source(self.storage, path) as handle:
+            names = pacsv.open_csv(handle, parse_options=CSV_PARSE).schema.names
+        as_text = {name: pa.binary() for name in names}
+        convert = pacsv.ConvertOptions(
+            column_types=as_text,
+            strings_can_be_null=True,
+            include_columns=list(columns) if columns else None,
+            include_missing_columns=True,
+        )
+        with open_text_source(self.storage, path) as handle:
+            reader = pacsv.open_csv(handle, parse_options=CSV_PARSE, convert_options=convert)
             for batch in reader:
-                yield pa.Table.from_batches([batch])
+                yield typed_where_parsable(pa.Table.from_batches([batch]))
+
+
+CSV_PARSE = pacsv.ParseOptions(newlines_in_values=True)
+
+
+def with_missing_columns(table: pa.Table, columns: Sequence[str] | None) -> pa.Table:
+    """`table` with an all-null column for each of `columns` it lacks (a later file of a glob
+    without an optional column: its rows count where the column is used, e.g. `filter:aes_cutoff`)."""
+    for name in columns or ():
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(len(table)))
+    return table.select(list(columns)) if columns else table
+
+
+def utf8_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """UTF-8 text from a binary column; bytes that are not UTF-8 are replaced (U+FFFD)."""
+    try:
+        return pc.cast(values, pa.string())
+    except pa.ArrowInvalid:
+        decoded = [None if v is None else v.decode("utf-8", errors="replace") for v in values.to_pylist()]
+        return pa.array(decoded, pa.string())
+
+
+def typed_where_parsable(table: pa.Table) -> pa.Table:
+    """CSV cells (binary) as UTF-8 text, then as int64 (else float64) where every cell of the
+    column parses as one."""
+    for index, field in enumerate(table.schema):
+        if not pa.types.is_binary(field.type):
+            continue
+        table = table.set_column(index, field.name, utf8_text(table[index]))
+        for typ in (pa.int64(), pa.float64()):
+            try:
+                table = table.set_column(index, field.name, pc.cast(table[index], typ))
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+    return table
 
 
 def json_records(storage: Storage, path: str, drops: Counter) -> Iterator[dict]:
-    """Objects of a `.json` array (parsed incrementally with ijson: never the whole file) or a
-    `.jsonl` file; an item that is not an object counts as `source:not_an_object`, a bad JSON line
-    as `source:invalid_json_line`. A file that cannot be parsed at all raises SourceError."""
+    """Objects of a `.json` array or a `.jsonl` file (see `numbered_json_records`)."""
+    for _, record in numbered_json_records(storage, path, drops):
+        yield record
+
+
+def numbered_json_records(storage: Storage, path: str, drops: Counter) -> Iterator[tuple[int, dict]]:
+    """(position in the file, object) for each object of a `.json` array (parsed incrementally
+    with ijson: never the whole file) or a `.jsonl` file. Positions count every item or non-blank
+    line, also those dropped: an item that is not an object counts as `source:not_an_object`, a
+    bad JSON line as `source:invalid_json_line`. A byte-order mark is skipped and bare NaN /
+    Infinity read as null (sources/text.py). A file that cannot be parsed at all raises
+    SourceError."""
     try:
-        with storage.open(path) as handle:
-            if path.lower().endswith(".jsonl"):
-                yield from _jsonl_objects(handle, drops)
+        items = (
+            _jsonl_items(storage, path) if path.lower().endswith(".jsonl") else _array_items(storage, path)
+        )
+        for position, item in enumerate(items):
+            if isinstance(item, dict):
+                yield position, item
             else:
-                yield from _objects(ijson.items(handle, "item", use_float=True), drops)
+                drops["source:not_an_object" if item is not _INVALID else "source:invalid_json_line"] += 1
     except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
         raise SourceError(f"{path}: cannot read as JSON ({type(err).__name__}: {err})") from err
 
 
-def _objects(items: Iterator, drops: Counter) -> Iterator[dict]:
-    for item in items:
-        if isinstance(item, dict):
-            yield item
-        else:
-            drops["source:not_an_object"] += 1
+_INVALID = object()  # a JSONL line that is not JSON
+_PYTHON_JSON = ijson.get_backend("python")
 
 
-def _jsonl_objects(handle, drops: Counter) -> Iterator[dict]:
-    for raw in handle:
-        line = raw.decode("utf-8", errors="replace").strip()
-        if not line:
-            continue
-        try:
-            yield from _objects([json.loads(line)], drops)
-        except json.JSONDecodeError:
-            drops["source:invalid_json_line"] += 1
+def _array_items(storage: Storage, path: str) -> Iterator:
+    """The items of a JSON array; when the fast parser stops (it rejects `NaN` and integers past
+    64 bits, which Python's json and pandas read), read again with ijson's pure-Python parser and
+    non-finite constants as null, skipping the items already given."""
+    given = 0
+    try:
+        with open_text_source(storage, path) as handle:
+            for item in ijson.items(handle, "item", use_float=True):
+                given += 1
+                yield item
+        return
+    except ijson.JSONError as err:
+        first_error = err
+    try:
+        with open_text_source(storage, path) as handle:
+            items = _PYTHON_JSON.items(NonFiniteAsNull(handle), "item", use_float=True)
+            yield from itertools.islice(items, given, None)
+    except ijson.JSONError:
+        raise first_error from None  # a real syntax error: the fast parser's message shows where
 
 
-def _batched_tables(rows: Iterator[dict], columns, batch_rows: int) -> Iterator[pa.Table]:
+def _jsonl_items(storage: Storage, path: str) -> Iterator:
+    with open_text_source(storage, path) as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+            if not line:
+                continue
+            try:
+                yield json.loads(line, parse_constant=non_finite_constant)
+            except (json.JSONDecodeError, RecursionError):  # RecursionError: nested past Python's limit
+                yield _INVALID
+
+
+def _batched_tables(rows: Iterator[tuple[int, dict]], columns, batch_rows: int) -> Iterator[pa.Table]:
     batch: list[dict] = []
-    for row in rows:
+    positions: list[int] = []
+    for position, row in rows:
         batch.append(row)
+        positions.append(position)
         if len(batch) >= batch_rows:
-            yield rows_to_table(batch, columns)
-            batch = []
+            yield with_source_rows(rows_to_table(batch, columns), np.array(positions))
+            batch, positions = [], []
     if batch:
-        yield rows_to_table(batch, columns)
+        yield with_source_rows(rows_to_table(batch, columns), np.array(positions))

@@ -8,12 +8,15 @@ import importlib
 
 _EXPORTS = {
     "load_mixture": "loader",
-    "StageNotFoundError": "loader",
+    "StageNotFoundError": "stage_files",
     "stream_stage": "reweight",
     "EntrySizeError": "reweight",
     "MixtureStream": "stream",
-    "ShardError": "shards",
-    "IdleWorkersWarning": "shards",
+    "StageStream": "stage_stream",
+    "StateMismatchError": "stage_stream",
+    "global_state": "stage_stream",
+    "ShardError": "stage_stream",
+    "IdleWorkersWarning": "stage_stream",
     "TrainTransform": "transforms",
     "map_function": "transforms",
     "row_rng": "transforms",

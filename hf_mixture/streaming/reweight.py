@@ -11,8 +11,9 @@ where they come from:
   only, but images are still fetched, since a row whose image fails is dropped): exact, and costs
   one read of the sources before training starts;
 - a path to a build folder (or its `build_report.json`): the `rows` a previous build of the same
-  stage reported per entry, checked against the YAML (an entry whose sampling, preprocess or
-  filters changed since that build is an error);
+  stage reported per entry, checked against the YAML: the report keeps each entry's
+  `row_settings()` (files, json_path, columns, filters, sampling, preprocess, builder), and an
+  entry where any of them changed since that build is an error naming the entry and the key;
 - a mapping `{entry name: rows}`.
 """
 
@@ -86,16 +87,20 @@ def sizes_from_report(config: StageConfig, path: Path) -> list[int]:
             f"no build report at {report_file}: build stage {config.settings.name!r} into {path} first "
             "(`hf-mixture build <stage.yaml> --out <folder>`), or use entry_sizes='count'"
         )
-    reported = {e["key"]: e for e in json.loads(report_file.read_text(encoding="utf-8"))["entries"]}
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    reported = {e["key"]: e for e in report["entries"]}
     sizes, problems = [], []
+    if report.get("image_check", config.settings.image_check) != config.settings.image_check:
+        problems.append(
+            f"stage.image_check is {config.settings.image_check!r}, the report's build used "
+            f"{report['image_check']!r} (it decides which images are dropped)"
+        )
     for entry in config.entries:
         item = reported.get(entry.key)
         if item is None:
             problems.append(f"{entry.label}: not in the report")
             continue
-        for key, now in (("sampling_strategy", entry.sampling.text), ("preprocess_fn", entry.preprocess_fn)):
-            if item.get(key) != now:
-                problems.append(f"{entry.label}: {key} is {now!r}, the report's build used {item.get(key)!r}")
+        problems += [f"{entry.label}: {change}" for change in _changes(entry, item, report)]
         sizes.append(int(item["rows"]))
     if problems:
         raise EntrySizeError(
@@ -104,6 +109,20 @@ def sizes_from_report(config: StageConfig, path: Path) -> list[int]:
             + "\nRebuild the stage, or use entry_sizes='count'"
         )
     return sizes
+
+
+def _changes(entry: EntryConfig, item: dict, report: dict) -> list[str]:
+    """How `entry` differs from what the report's build read (`entry_settings`, written since
+    reports keep them; older reports: sampling and preprocess function only)."""
+    built = (report.get("entry_settings") or {}).get(entry.key)
+    if built is None:
+        built = {key: item.get(key) for key in ("sampling_strategy", "preprocess_fn")}
+    now = entry.row_settings()
+    return [
+        f"{key} is {now.get(key)!r}, the report's build used {built.get(key)!r}"
+        for key in built
+        if built.get(key) != now.get(key)
+    ]
 
 
 def stream_stage(
@@ -136,7 +155,13 @@ def stream_stage(
     streams = [entry_stream(config, entry) for entry in config.entries]
     sizes = resolve_entry_sizes(config, streams, entry_sizes)
     group_weights = dict(config.weights if weights is None else weights)
-    probabilities = entry_probabilities([e.length_group for e in config.entries], sizes, group_weights)
+    probabilities = entry_probabilities(
+        [e.length_group for e in config.entries],
+        sizes,
+        group_weights,
+        config.batch_sizes,
+        config.settings.batch_size,
+    )
     kept = [i for i, p in enumerate(probabilities) if p > 0]
     if not kept:
         raise EntrySizeError(f"{config.path}: no entry has rows (sizes {sizes}); nothing to stream")

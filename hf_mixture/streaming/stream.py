@@ -1,4 +1,5 @@
-"""`MixtureStream`: a `datasets.IterableDataset` of unified rows made ready for a PyTorch DataLoader.
+"""`MixtureStream`: a `datasets.IterableDataset` of unified rows made ready for a PyTorch DataLoader
+(what `stream_stage` returns; a built stage is read by `StageStream`, stage_stream.py).
 
 On top of the Hugging Face stream (already split by node) it adds, per DataLoader worker:
 - a seeded shuffle in windows of `shuffle_buffer` rows (rows are held undecoded);
@@ -15,20 +16,20 @@ It is a `torch.utils.data.IterableDataset` whenever torch is installed, and a pl
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import Iterator
 from itertools import islice
 
 import datasets
 import numpy as np
 
-from hf_mixture.schema import IMAGE_COLUMNS
-from hf_mixture.streaming.transforms import RowTransform, row_rng
+from hf_mixture.streaming import rows as row_stream
+from hf_mixture.streaming.rows import RowPreparer, worker_info
+from hf_mixture.streaming.transforms import RowTransform
 
 STATE_VERSION = 1
 
 
-class MixtureStream:
+class MixtureStream(RowPreparer):
     """Rows of one stage, shuffled, decoded and transformed; resumable.
 
     Args:
@@ -54,12 +55,9 @@ class MixtureStream:
     ):
         if shuffle_buffer < 1:
             raise ValueError(f"shuffle_buffer must be >= 1 (1 = no shuffle), got {shuffle_buffer}")
+        super().__init__(dataset.features, seed=seed, transform=transform, decode=decode)
         self.dataset = dataset.decode(False)
-        self.seed, self.shuffle_buffer, self.transform = int(seed), int(shuffle_buffer), transform
-        self.decode, self.rank = decode, int(rank)
-        self._image_features = {
-            name: datasets.Image() for name in IMAGE_COLUMNS if name in (dataset.features or {})
-        }
+        self.shuffle_buffer, self.rank = int(shuffle_buffer), int(rank)
         self._pending: dict | None = None
         self._state: dict | None = None
         self.entry_probabilities: dict[str, float] | None = None  # set by stream_stage
@@ -117,7 +115,8 @@ class MixtureStream:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Resume at the row after the one the state was saved at (its epoch is adopted)."""
+        """Resume at the row after the one the state was saved at (its epoch is adopted). A state
+        saved at the end of epoch `e` into a stream already set to epoch `e + 1` is a no-op."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             raise ValueError(
                 f"not a MixtureStream state (expected a dict with version {STATE_VERSION}, got "
@@ -129,13 +128,16 @@ class MixtureStream:
                 f"the state was saved with seed={saved[0]}, shuffle_buffer={saved[1]}; this stream has "
                 f"seed={self.seed}, shuffle_buffer={self.shuffle_buffer}: resume with the same values"
             )
+        if state.get("ended") and int(state["epoch"]) + 1 == self.epoch:
+            self._pending = None
+            return
         self.set_epoch(int(state["epoch"]))
         self._pending = copy.deepcopy(state)
 
     # ---- iteration ---------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict]:
-        worker_id = _worker_info()[0]
+        worker_id = worker_info()[0]
         epoch = self.epoch
         start = self._pending or self._fresh_state(epoch)
         self._pending, self._state = None, start
@@ -146,6 +148,7 @@ class MixtureStream:
             while True:
                 rows = list(islice(rows_iter, self.shuffle_buffer))
                 if not rows:
+                    self._state = {**self._state, "ended": True}  # the epoch's end: see load_state_dict
                     return
                 order = self._permutation(epoch, worker_id, window, len(rows))
                 for position in range(skip, len(rows)):
@@ -164,54 +167,7 @@ class MixtureStream:
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, epoch, self.rank, worker_id, window])
         return rng.permutation(n)
 
-    def _prepare(self, row: dict, epoch: int) -> dict:
-        if self.decode:
-            for name, feature in self._image_features.items():
-                values = row.get(name)
-                if values:
-                    row[name] = [feature.decode_example(value) for value in values]
-        if self.transform is not None:
-            row = self.transform(row, row_rng(self.seed, epoch, row["id"]))
-        return row
-
-
-def _worker_info() -> tuple[int, int]:
-    """(worker id, number of workers) of the current DataLoader worker, (0, 1) outside one."""
-    if "torch" not in sys.modules:
-        return 0, 1
-    import torch.utils.data
-
-    info = torch.utils.data.get_worker_info()
-    return (info.id, info.num_workers) if info is not None else (0, 1)
-
-
-_TORCH_CLASS = None
-
-
-def _torch_class():
-    """`MixtureStream` with `torch.utils.data.IterableDataset` as a base (made once, picklable)."""
-    global _TORCH_CLASS
-    if _TORCH_CLASS is None:
-        import torch.utils.data
-
-        _TORCH_CLASS = type(
-            "TorchMixtureStream",
-            (MixtureStream, torch.utils.data.IterableDataset),
-            {"__module__": __name__, "__qualname__": "TorchMixtureStream", "__doc__": MixtureStream.__doc__},
-        )
-    return _TORCH_CLASS
-
-
-def __getattr__(name: str):
-    if name == "TorchMixtureStream":
-        return _torch_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def new_stream(dataset: datasets.IterableDataset, **kwargs) -> MixtureStream:
     """A `MixtureStream`, a torch `IterableDataset` too when torch can be imported."""
-    try:
-        cls = _torch_class()
-    except ImportError:
-        cls = MixtureStream
-    return cls(dataset, **kwargs)
+    return row_stream.new_stream(MixtureStream, dataset, **kwargs)
