@@ -58,6 +58,12 @@ def header(title: str, args: argparse.Namespace) -> None:
     print(f"arguments: {vars(args)}")
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, kept: str) -> None:
+    """`--rounds` (baseline / ours pairs, run alternated: A B A B) and `--work-dir` (keep `kept`)."""
+    parser.add_argument("--rounds", type=int, default=2, help="baseline / ours pairs, run alternated")
+    parser.add_argument("--work-dir", help=f"keep {kept} here (default: a temp folder, removed)")
+
+
 def report(name: str, measured: float, unit: str, goal_text: str, passed: bool) -> bool:
     """One result line: `name: measured unit  goal ...  PASS|FAIL`."""
     print(f"{name:<44} {measured:>14,.2f} {unit:<10} goal {goal_text:<18} {'PASS' if passed else 'FAIL'}")

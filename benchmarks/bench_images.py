@@ -7,8 +7,10 @@ Baseline: one image at a time, `Image.open`, `.convert("RGB")` (a full decode), 
 to the same size when the short side is larger than the resolution, `.save` JPEG quality 95 (else
 the file's bytes are kept, as ours does).
 
-Also printed, to show where the speed comes from (not goals): ours in one thread, ours with
-threads only (no process pool), and ours with `check="full"` (no draft decoding).
+Baseline and ours alternate, A B A B (`--rounds` pairs; the load average before each round is
+printed); the ratio is of the mean rates. Also printed once, to show where the speed comes from
+(not goals): ours in one thread, ours with threads only (no process pool: Pillow resizes, not
+libvips, see hf_mixture/media/resize.py), and ours with `check="full"` (no draft decoding).
 Checks that both produce images of the same sizes.
 
 Goal: ours >= 3x the baseline (images/s) on 2 CPUs, at 256 and at 1024.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolutions", default="256,1024")
     parser.add_argument("--threads", type=int, default=8, help="reading threads (stage image_workers)")
     parser.add_argument("--processes", type=int, default=default_decode_processes())
-    parser.add_argument("--work-dir", help="keep the generated images here (default: a temp folder)")
+    _common.add_run_arguments(parser, "the generated images")
     args = parser.parse_args(argv)
     _common.header("image stage: check + resize + re-encode", args)
     ok = True
@@ -115,28 +118,47 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _compare(paths: list[Path], short_side: int, args) -> bool:
+    """The baseline and ours (default) alternated, A B A B (`--rounds` pairs), then the
+    informational variants once; the ratio is of the mean images/s of the rounds."""
     n = len(paths)
     print(f"\n-- short side {short_side}")
-    with _common.Timer() as base:
-        expected = baseline(paths, short_side)
-    rates = {"baseline (PIL, one at a time)": n / base.seconds}
+    default = (args.threads, args.processes, "draft")
+    baseline_rates, default_rates = [], []
+    for round_ in range(args.rounds):
+        load = os.getloadavg()[0]
+        with _common.Timer() as base:
+            expected = baseline(paths, short_side)
+        baseline_rates.append(n / base.seconds)
+        default_rates.append(_rate(paths, short_side, default, expected))
+        print(
+            f"   round {round_ + 1}: baseline {baseline_rates[-1]:6.1f} images/s, "
+            f"ours {default_rates[-1]:6.1f}"
+            f" images/s (load before {load:.2f})"
+        )
     variants = {
         "ours: 1 thread, draft": (1, 1, "draft"),
         "ours: threads only, draft": (args.threads, 1, "draft"),
         "ours: threads + processes, full decode": (args.threads, args.processes, "full"),
-        "ours: threads + processes, draft (default)": (args.threads, args.processes, "draft"),
     }
-    for name, (threads, processes, check) in variants.items():
-        with _common.Timer() as timer:
-            sizes = ours(paths, short_side, threads, processes, check)
-        mismatched = sum(a != b for a, b in zip(sizes, expected))
-        if mismatched:
-            raise RuntimeError(f"{name}: {mismatched} images differ in size from the baseline's")
-        rates[name] = n / timer.seconds
+    rates = {
+        "baseline (PIL, one at a time)": sum(baseline_rates) / len(baseline_rates),
+        "ours: threads + processes, draft (default)": sum(default_rates) / len(default_rates),
+    }
+    rates.update({name: _rate(paths, short_side, variant, expected) for name, variant in variants.items()})
     for name, rate in rates.items():
         print(f"   {name:<46} {rate:8.1f} images/s")
     ratio = rates["ours: threads + processes, draft (default)"] / rates["baseline (PIL, one at a time)"]
     return _common.report(f"{short_side}: ours / baseline", ratio, "x", ">= 3", ratio >= 3)
+
+
+def _rate(paths: list[Path], short_side: int, variant: tuple, expected: list[tuple]) -> float:
+    """Images/s of `ours` with (threads, processes, check); its sizes checked against `expected`."""
+    with _common.Timer() as timer:
+        sizes = ours(paths, short_side, *variant)
+    mismatched = sum(a != b for a, b in zip(sizes, expected))
+    if mismatched:
+        raise RuntimeError(f"{variant}: {mismatched} images differ in size from the baseline's")
+    return len(paths) / timer.seconds
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ Baselines, same data, same filters/strategies, same row preprocess function (`te
       row `df.iloc[i].to_dict()` + the preprocess function; the per-row loop runs on at most
       `--row-loop` rows and is extrapolated linearly to all kept rows (said in the output).
 Both baselines run on the first `--baseline-rows` source rows (rows/s is the compared figure).
+Ours is also given per CPU second (`time.process_time`): on a machine shared with other jobs the
+wall-clock rate falls with the load even on a pinned CPU, the CPU-time rate much less.
+Ours and baseline (i) alternate, A B A B (`--rounds` pairs, the load average before each printed);
+the figures are the means of the rounds. Baseline (ii) runs once (reported, not a goal).
 Everything runs pinned to one CPU (Arrow thread pools set to 1).
 
 Goal: ours >= 1M source rows/s end to end, and >= 50x baseline (i).
@@ -25,7 +29,9 @@ Default: 2M rows (about a minute). Larger: --rows 20000000 (needs ~3 GB of disk)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
 import _common
@@ -196,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--row-loop", type=int, default=20_000, help="rows of LaViDa-O's per-row loop")
     parser.add_argument("--dup", type=int, default=2, help="K of dup:K")
     parser.add_argument("--random-share", type=float, default=0.25, help="N of random:N / filtered rows")
-    parser.add_argument("--work-dir", help="keep generated data here (default: a temp folder)")
+    _common.add_run_arguments(parser, "generated data")
     args = parser.parse_args(argv)
     _common.header("metadata path: filters -> sampling -> t2i rows -> parquet (one CPU)", args)
     cpu = _common.pin_to_one_cpu()
@@ -232,11 +238,24 @@ def _compare(args, work: Path, source: Path, small: Path, kind: str) -> bool:
         f"\n-- {kind}: ours {strategy!r} on {args.rows:,} rows; baselines {small_strategy!r} on "
         f"{args.baseline_rows:,} rows"
     )
-    with _common.Timer() as ours:
-        read, written = run_ours(source, strategy, work / f"ours-{kind}.parquet")
-    with _common.Timer() as base_i:
-        base_out = work / f"base-{kind}.parquet"
-        written_i = run_datasets_baseline(small, small_strategy, base_out, work / "cache")
+    ours_seconds, base_seconds, ours_cpu = [], [], []
+    for round_ in range(args.rounds):  # ours and baseline (i) alternate: A B A B
+        load = os.getloadavg()[0]
+        cpu_before = time.process_time()
+        with _common.Timer() as ours:
+            read, written = run_ours(source, strategy, work / f"ours-{kind}.parquet")
+        ours_cpu.append(time.process_time() - cpu_before)
+        with _common.Timer() as base_i:
+            base_out = work / f"base-{kind}.parquet"
+            written_i = run_datasets_baseline(small, small_strategy, base_out, work / f"cache-{round_}")
+        ours_seconds.append(ours.seconds)
+        base_seconds.append(base_i.seconds)
+        print(
+            f"   round {round_ + 1}: ours {read / ours.seconds:,.0f} source rows/s "
+            f"({read / ours_cpu[-1]:,.0f} per CPU second), baseline (i) "
+            f"{args.baseline_rows / base_i.seconds:,.0f} rows/s (load before {load:.2f})"
+        )
+    ours.seconds, base_i.seconds = np.mean(ours_seconds), np.mean(base_seconds)
     lavida_seconds, written_ii = run_lavida_baseline(small, small_strategy, args.row_loop)
     ours_rate, rate_i = read / ours.seconds, args.baseline_rows / base_i.seconds
     rate_ii = args.baseline_rows / lavida_seconds

@@ -33,12 +33,13 @@ from hf_mixture.filters import (
 )
 from hf_mixture.media.embed import decode_pool, default_decode_processes, embed_images
 from hf_mixture.media.fetch import ImageFetcher
-from hf_mixture.preprocess.registry import SKIP_REASON, get_preprocess
+from hf_mixture.preprocess.registry import SKIP_REASON, TEMPLATE_TEXT, get_preprocess
 from hf_mixture.records import (
     conform,
     invariant_reasons,
     prepend_missing_image_tokens,
     records_to_table,
+    unchecked_template_rows,
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.sources.rows import is_json_column, split_source_rows, table_rows
@@ -246,10 +247,12 @@ class EntryPipeline:
     def records(self, rows: pa.Table, positions: np.ndarray) -> pa.Table:
         """Selected `rows` (source `positions`) as checked unified records with image references:
         preprocess, missing `<image>` tokens, invariants; every drop counted."""
-        records, reasons = self._records(rows, positions)
+        records, reasons, template_text = self._records(rows, positions)
+        if template_text is not None and reasons.null_count < len(reasons):
+            template_text = template_text.filter(pc.is_null(reasons))
         records = self._drop(records, reasons)
         records = prepend_missing_image_tokens(records, self.stats.repaired)
-        return self._drop(records, invariant_reasons(records))
+        return self._drop(records, invariant_reasons(records, unchecked_template_rows(template_text)))
 
     def media(self, records: pa.Table, executor, decoder) -> pa.Table:
         """One chunk of `records` with its images embedded (rows whose images fail are dropped and
@@ -267,7 +270,9 @@ class EntryPipeline:
         )
         return self._duplicate(self._drop(embedded, media_reasons, messages))
 
-    def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.Array | np.ndarray]:
+    def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.ChunkedArray, object]:
+        """Records, per row the skip reason (null: keep) and the template text of a batch form that
+        fills a template (registry.TEMPLATE_TEXT; None otherwise)."""
         # columns of mixed value types (JSON text, sources/rows.py) go to the row form, which decodes them
         batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
@@ -276,12 +281,16 @@ class EntryPipeline:
         except (pa.ArrowException, KeyError, TypeError, ValueError):  # non-UTF-8 bytes, a column a
             # file lacks, a list where text belongs: the row form decodes leniently and counts each row
             partial = None
+        template_text = None
         if partial is not None:
             has_reasons = SKIP_REASON in partial.column_names
             reasons = partial[SKIP_REASON] if has_reasons else pa.nulls(len(rows), pa.string())
+            if TEMPLATE_TEXT in partial.column_names:
+                template_text = partial[TEMPLATE_TEXT]
         else:
             records, reasons = self._row_records(rows, positions)
-        return self._with_common_columns(records, positions), reasons
+            reasons = pa.chunked_array([pa.array(reasons, type=pa.string(), from_pandas=True)])
+        return self._with_common_columns(records, positions), reasons, template_text
 
     def _row_records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, np.ndarray]:
         made, reasons = [], np.full(len(rows), None, dtype=object)
@@ -327,7 +336,7 @@ class EntryPipeline:
         """`table` without the rows that have a reason (non-null), each counted under its reason;
         the first rows of a reason are kept as examples (id, and `messages[row]` or the reason)."""
         if isinstance(reasons, np.ndarray):
-            reasons = pa.array(reasons, type=pa.string(), from_pandas=True)
+            reasons = pa.chunked_array([pa.array(reasons, type=pa.string(), from_pandas=True)])
         if reasons.null_count == len(reasons):
             return table
         bad = pc.is_valid(reasons)

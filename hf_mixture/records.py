@@ -54,6 +54,39 @@ def _constant(value, arrow_type: pa.DataType, n_rows: int) -> pa.Array:
 
 
 IMAGE_TOKEN_PREFIX = "<image"  # `<image>`, `<image_gen>` and `<image_gen_enc>` all start with it
+IMAGE_TOKENS = (IMAGE_TOKEN, IMAGE_GEN_TOKEN, IMAGE_GEN_ENC_TOKEN)
+
+
+def image_token_hits(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Every image token in a string array, found in one pass over its bytes: (index of the string
+    holding it, index of the token in IMAGE_TOKENS), as int64 arrays. Counts what
+    `pc.count_substring` counts for each token (the tokens cannot overlap); nulls hold none."""
+    values = _combined(values)
+    empty = np.zeros(0, dtype=np.int64)
+    _, offsets_buffer, data_buffer = values.buffers()
+    if data_buffer is None or not len(values):
+        return empty, empty
+    offset_type = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    all_offsets = np.frombuffer(offsets_buffer, dtype=offset_type)
+    offsets = all_offsets[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    first, end = int(offsets[0]), int(offsets[-1])
+    starts = np.flatnonzero(data[first:end] == ord("<")) + first
+    last = len(data) - 1
+    for i, byte in enumerate(IMAGE_TOKEN_PREFIX.encode()[1:], start=1):  # most `<` are not tokens
+        starts = starts[data[np.minimum(starts + i, last)] == byte]
+    longest = max(len(t) for t in IMAGE_TOKENS)
+    grams = data[np.minimum(starts[:, None] + np.arange(longest), last)]
+    owner = np.searchsorted(offsets, starts, side="right") - 1
+    room = offsets[owner + 1] - starts  # a token must end inside its own string
+    kind = np.full(len(starts), -1, dtype=np.int64)
+    for k, token in enumerate(IMAGE_TOKENS):
+        pattern = np.frombuffer(token.encode(), dtype=np.uint8)
+        kind[(grams[:, : len(pattern)] == pattern).all(axis=1) & (room >= len(pattern))] = k
+    hit = kind >= 0
+    if values.null_count:
+        hit &= _flags(values.is_valid(), False)[owner]
+    return owner[hit].astype(np.int64), kind[hit]
 
 
 def token_counts(conversations: pa.ChunkedArray | pa.Array, token: str) -> np.ndarray:
@@ -79,20 +112,18 @@ class _Turns:
         return np.bincount(self.parents, weights=per_turn, minlength=self.n_rows).astype(np.int64)
 
     def count(self, token: str) -> np.ndarray:
-        """Per row, how often `token` occurs. The image tokens share a prefix: the turns holding it
-        are found in one pass, and only those are searched for each token."""
-        if not token.startswith(IMAGE_TOKEN_PREFIX):
+        """Per row, how often `token` occurs. The three image tokens are counted together, in one
+        pass over the turns' bytes (`image_token_hits`), the first time one is asked for."""
+        if token not in IMAGE_TOKENS:
             return self.per_row(_counts(self.values, token))
-        turns, values = self._turns_with_image_prefix()
-        per_turn = np.zeros(len(self.values), dtype=np.int64)
-        per_turn[turns] = _counts(values, token)
-        return self.per_row(per_turn)
-
-    def _turns_with_image_prefix(self) -> tuple[np.ndarray, pa.Array]:
-        if not hasattr(self, "_image_turns"):
-            turns = np.flatnonzero(_counts(self.values, IMAGE_TOKEN_PREFIX))
-            self._image_turns = (turns, self.values.take(pa.array(turns)))
-        return self._image_turns
+        if not hasattr(self, "_image_counts"):
+            turns, kinds = image_token_hits(self.values)
+            rows = self.parents[turns]
+            self._image_counts = [
+                np.bincount(rows[kinds == k], minlength=self.n_rows).astype(np.int64)
+                for k in range(len(IMAGE_TOKENS))
+            ]
+        return self._image_counts[IMAGE_TOKENS.index(token)]
 
     def lengths(self) -> np.ndarray:
         """Turns per row."""
@@ -138,8 +169,26 @@ def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None
     return table.set_column(table.schema.get_field_index("conversations"), "conversations", column)
 
 
-def invariant_reasons(table: pa.Table) -> np.ndarray:
-    """Per row, the reason code of the first broken invariant (schema.md), or None."""
+def unchecked_template_rows(template_text: pa.Array | pa.ChunkedArray | None) -> np.ndarray | None:
+    """Rows a batch form built from a fixed template (registry.TEMPLATE_TEXT) whose inserted text
+    holds no image token, which meet every invariant without being checked;
+    None when there is no template text."""
+    if template_text is None:
+        return None
+    trusted = np.ones(len(template_text), dtype=bool)
+    trusted[image_token_hits(template_text)[0]] = False
+    return trusted
+
+
+def invariant_reasons(table: pa.Table, trusted: np.ndarray | None = None) -> np.ndarray:
+    """Per row, the reason code of the first broken invariant (schema.md), or None. Rows where
+    `trusted` (unchecked_template_rows) is True are not checked."""
+    if trusted is not None:
+        reasons = np.full(len(table), None, dtype=object)
+        if not trusted.all():
+            unchecked = np.flatnonzero(~trusted)
+            reasons[unchecked] = invariant_reasons(table.take(pa.array(unchecked)))
+        return reasons
     turns = _Turns(table["conversations"])
     reasons = np.full(len(table), None, dtype=object)
     checks = [

@@ -149,3 +149,23 @@ def test_parquet_sources_stream_without_buffering_the_whole_file(tmp_path):
         del table
     file_bytes = path.stat().st_size
     assert peak < file_bytes / 2  # a few row groups at most, never the whole file
+
+
+def test_template_rows_are_checked_only_where_the_caption_holds_an_image_token(tmp_path):
+    """The t2i batch form's rows skip the invariant checks unless the caption holds an image
+    token; the rows kept and the drop counts equal the row form's (which checks every row)."""
+    table = source_table(120)
+    captions = table["caption"].to_pylist()
+    for i, token in [(1, "<image>"), (2, "<image_gen>"), (3, "<image_gen_enc>"), (4, "<imagery>")]:
+        captions[i] = f"a {token} b"
+    table = table.set_column(1, "caption", pa.array(captions))
+    batch_tables, batch_stats = run(tmp_path, table, "all", 50, aes_cutoff=0)
+    row_tables, row_stats = run(
+        tmp_path, table, "all", 50, aes_cutoff=0, process_fn_kwargs={"random_caption_keys": ["caption"]}
+    )
+    assert ids(batch_tables) == ids(row_tables)
+    assert batch_stats.dropped == row_stats.dropped
+    assert batch_stats.dropped["invariant:image_token_count"] == 1
+    assert batch_stats.dropped["invariant:image_gen_token_count"] == 1
+    assert batch_stats.dropped["invariant:image_gen_enc_token_count"] == 1
+    assert "e/4" in ids(batch_tables)  # `<imagery>` is no token

@@ -1,9 +1,20 @@
 """Unified records: LaViDa-O's `<image>` fix at build time and the schema invariants, per row."""
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hf_mixture.preprocess.common import turns
-from hf_mixture.records import invariant_reasons, prepend_missing_image_tokens, records_to_table
+from hf_mixture.records import (
+    IMAGE_TOKENS,
+    image_token_hits,
+    invariant_reasons,
+    prepend_missing_image_tokens,
+    records_to_table,
+)
 
 
 def reasons(*records) -> list:
@@ -91,3 +102,22 @@ def test_each_broken_invariant_has_its_reason(record, reason):
 
 def test_reasons_are_per_row():
     assert reasons(t2i(), t2i(image_gen=[]), t2i()) == [None, "invariant:image_gen_token_count", None]
+
+
+TOKEN_PARTS = ["<image>", "<image_gen>", "<image_gen_enc>", "<image", "_gen>", "<", ">", "é", " ", "x"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.lists(st.sampled_from(TOKEN_PARTS), max_size=8).map("".join)), max_size=20
+    ),
+    st.integers(0, 3),
+    st.booleans(),
+)
+def test_image_token_hits_count_what_count_substring_counts(strings, skip, large):
+    values = pa.array(strings, type=pa.large_string() if large else pa.string()).slice(skip)
+    rows, kinds = image_token_hits(values)
+    for k, token in enumerate(IMAGE_TOKENS):
+        expected = pc.fill_null(pc.count_substring(values, token), 0).to_numpy(zero_copy_only=False)
+        assert np.bincount(rows[kinds == k], minlength=len(values)).tolist() == expected.tolist()

@@ -57,6 +57,7 @@ from hf_mixture.engines.tally import Tally, add_counts, report
 from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
 from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
+from hf_mixture.media.resize import use_libvips
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
@@ -324,6 +325,7 @@ def _worker_media(spec: EntrySpec) -> tuple:
             old_executor.shutdown(wait=False)
         _MEDIA.clear()
         fetcher = spec.builder(tuple(spec.entry.files)).fetcher()
+        use_libvips()  # a Ray worker process never forks: resize as the local decode workers do
         _MEDIA[spec.token] = fetcher, ThreadPoolExecutor(max_workers=spec.config.settings.image_workers)
     return _MEDIA[spec.token]
 

@@ -31,6 +31,7 @@ from hf_mixture.media.images import (
     check_image,
     check_image_returning_changes,
 )
+from hf_mixture.media.resize import use_libvips
 from hf_mixture.schema import FEATURES
 
 IMAGE_LIST_TYPE = FEATURES.arrow_schema.field("images").type
@@ -58,7 +59,7 @@ def decode_pool(processes: int) -> ProcessPoolExecutor | None:
 
     Workers are forked (on Linux) and started at once, when the pool is made: forking never
     re-imports the user's `__main__` (spawn and forkserver do, which runs an unguarded script's
-    code again in every worker), and the workers only run PIL on bytes they are sent.
+    code again in every worker), and the workers only run PIL and libvips on bytes they are sent.
 
     One pool per size per process, made under a lock (threads asking at once share it) and remade
     when a worker died (a broken pool). The workers are forked by one daemon thread that lives as
@@ -95,10 +96,17 @@ def _keep_pools() -> None:
 def _new_pool(processes: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent)
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_start_worker)
     for started in [pool.submit(os.getpid) for _ in range(processes)]:
         started.result()
     return pool
+
+
+def _start_worker() -> None:
+    """In a new decode worker: end with the build process, resize with libvips (resize.py: safe
+    here because a decode worker never forks)."""
+    _die_with_parent()
+    use_libvips()
 
 
 def _die_with_parent() -> None:

@@ -23,13 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from hf_mixture.media.resize import resized
 
 JPEG_QUALITY = 95
 CHECKS = ("full", "draft", "header")
 DEFAULT_CHECK = "draft"
-_EXIF_ORIENTATION = 0x0112
-_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
 
 
 class MediaError(Exception):
@@ -127,18 +127,13 @@ def target_size(width: int, height: int, short_side: int) -> tuple[int, int]:
 
 
 def _resized_bytes(image: Image.Image, target: tuple[int, int]) -> bytes:
-    """`image` (possibly draft-decoded smaller than its header size) upright, resized to `target`
-    (given in stored orientation) and encoded."""
-    source_format = image.format
-    if image.getexif().get(_EXIF_ORIENTATION) in _SWAPPING_ORIENTATIONS:
-        target = (target[1], target[0])
-    image = ImageOps.exif_transpose(image)
-    fmt = "JPEG" if source_format == "JPEG" or image.mode in ("RGB", "L", "CMYK", "YCbCr") else "PNG"
+    """`image` (possibly draft-decoded smaller than its header size; already upright and in a
+    stored mode: normalise.py ran first) resized to `target` with a Lanczos-3 kernel (resize.py)
+    and encoded. No intermediate copy is made when the mode needs no conversion."""
+    fmt = "JPEG" if image.format == "JPEG" or image.mode in ("RGB", "L") else "PNG"
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    elif fmt == "PNG" and image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA")
-    resized = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     buffer = io.BytesIO()
-    resized.save(buffer, format=fmt, **({"quality": JPEG_QUALITY} if fmt == "JPEG" else {}))
+    out = resized(image, target)
+    out.save(buffer, format=fmt, **({"quality": JPEG_QUALITY} if fmt == "JPEG" else {}))
     return buffer.getvalue()

@@ -1,6 +1,6 @@
 """What an image that decodes but is awkward becomes before it is stored: the decisions.
 
-A stored image is one upright frame in mode RGB, RGBA or L, so every trainer reads the same
+A stored image is one opaque upright frame in mode RGB or L, so every trainer reads the same
 pixels whatever its loader does:
 
 - more pixels than `MAX_PIXELS` (decompression bomb): dropped, `media:too_large`;
@@ -8,8 +8,12 @@ pixels whatever its loader does:
   (`PIL.Image.open(...).convert("RGB")`) sees (`normalise:first_frame`);
 - EXIF orientation other than 1: turned upright, tag gone (`normalise:exif_rotation`);
 - CMYK, YCbCr, LAB, HSV: RGB (`normalise:mode_<mode>`);
-- P / PA (palette): RGBA when it has transparency, else RGB (`normalise:mode_p`);
-- LA: RGBA (`normalise:mode_la`); 1 (bilevel): L (`normalise:mode_1`);
+- transparency (an alpha channel: RGBA, LA, PA; a palette or colour key with transparent
+  entries): composited onto white, to RGB (L for grey), counted `normalise:transparency_on_white`.
+  LaViDa-O's loader calls `.convert("RGB")`, which drops alpha and shows whatever colour the
+  transparent pixels hold (mostly black); img2dataset composites onto white, which is what the
+  image looks like on a page. The rule is the same for every image column and every engine;
+- P (palette) without transparency: RGB (`normalise:mode_p`); 1 (bilevel): L (`normalise:mode_1`);
 - I;16*, I, F (16/32-bit grey): L, scaled from 0..65535 (I;16, I) or clipped to 0..255 (F)
   (`normalise:mode_16bit`).
 
@@ -28,8 +32,10 @@ from PIL import Image, ImageOps
 from hf_mixture.media.images import JPEG_QUALITY, MediaError
 
 MAX_PIXELS = 89_478_485  # PIL's own default bomb limit (Image.MAX_IMAGE_PIXELS), pinned here
-STORED_MODES = ("RGB", "RGBA", "L")
+STORED_MODES = ("RGB", "L")
+ON_WHITE = "normalise:transparency_on_white"
 _EXIF_ORIENTATION = 0x0112
+_GREY_MODES = ("L", "LA", "La", "1")
 _TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
@@ -56,9 +62,11 @@ def needed_changes(image: Image.Image) -> tuple[str, ...]:
     changes = []
     if getattr(image, "is_animated", False):
         changes.append("normalise:first_frame")
-    if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+    if _orientation(image) != 1:
         changes.append("normalise:exif_rotation")
-    if image.mode not in STORED_MODES:
+    if image.has_transparency_data and image.mode not in _SIXTEEN_BIT:  # 16-bit: only grey below
+        changes.append(ON_WHITE)
+    elif image.mode not in STORED_MODES:
         changes.append(_mode_change(image.mode))
     return tuple(changes)
 
@@ -74,10 +82,25 @@ def normalise(data: bytes, image: Image.Image) -> Normalised:
     try:
         image.seek(0)
         image.load()
-        fixed = _stored_mode(ImageOps.exif_transpose(image))
+        upright = ImageOps.exif_transpose(image) if "normalise:exif_rotation" in changes else image
+        fixed = _on_white(upright) if ON_WHITE in changes else _stored_mode(upright)
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise MediaError("media:corrupt", f"{type(err).__name__}: {err}") from err
     return Normalised(_encode(fixed, source_format), changes)
+
+
+def _orientation(image: Image.Image) -> int:
+    return image.getexif().get(_EXIF_ORIENTATION, 1)
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """`image` composited onto white by its alpha (palette alpha and colour keys included):
+    L for grey sources, RGB otherwise (img2dataset's white matte; Pillow's rounding)."""
+    grey = image.mode in _GREY_MODES
+    with_alpha = image.convert("LA" if grey else "RGBA")
+    out = Image.new("L" if grey else "RGB", image.size, 255 if grey else (255, 255, 255))
+    out.paste(with_alpha.convert(out.mode), mask=with_alpha.getchannel("A"))
+    return out
 
 
 def _mode_change(mode: str) -> str:
@@ -90,11 +113,6 @@ def _stored_mode(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode in STORED_MODES:
         return image
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in image.info
-        return image.convert("RGBA" if has_alpha else "RGB")
-    if mode in ("LA", "La", "RGBa"):
-        return image.convert("RGBA")
     if mode == "1":
         return image.convert("L")
     if mode in _SIXTEEN_BIT:

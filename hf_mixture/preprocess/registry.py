@@ -11,6 +11,10 @@ also receives that `stage:` value, in its row and batch forms.
 A function may also carry a batch form, `batch(table, **kwargs) -> pa.Table`, that builds the
 same fields for a whole Arrow table at once, plus an optional `_skip_reason` string column
 (non-null: drop that row, counted under that reason); it returns None to ask for the row form.
+A batch form that fills a fixed template may also return a `_template_text` string column: per
+row, the only text it inserted into a template whose records meet every invariant of schema.md
+whatever that text holds, except image tokens inside the text itself. The pipeline then checks
+the invariants only of rows whose template text holds `<image` (pipeline.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 RowFunction = Callable[..., dict]
 SKIP_REASON = "_skip_reason"
+TEMPLATE_TEXT = "_template_text"
 # `stage:` keys a function receives by declaring a keyword of the same name (not a process_fn_kwargs key)
 STAGE_OPTIONS = ("box_format",)
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hf_mixture.preprocess.common import join_prefix, optional_score, required_text, turns
-from hf_mixture.preprocess.registry import SKIP_REASON, preprocess_fn
+from hf_mixture.preprocess.registry import SKIP_REASON, TEMPLATE_TEXT, preprocess_fn
 from hf_mixture.schema import MICRO_CONDITIONS, TURN_TYPE
 
 T2I_PROMPT = "Generate an image with the caption: {caption} " + MICRO_CONDITIONS
@@ -72,7 +72,9 @@ def _t2i_table(
     paths: pa.Array | None = None,
 ) -> pa.Table:
     """t2i records for a whole table: caption prompt, one target per row (`paths`, default the
-    image column's values), optional scores, and the skip reason of rows missing a value."""
+    image column's values), optional scores, and the skip reason of rows missing a value. The
+    caption is the template text (registry.TEMPLATE_TEXT): two turns, human then gpt, the human
+    turn never blank, one `<image_gen>` in the answer for the one target."""
     caption = table[caption_key].cast(pa.string())
     before, _, after = T2I_PROMPT.partition("{caption}")
     human = pc.binary_join_element_wise(before, caption, after, "")
@@ -82,6 +84,7 @@ def _t2i_table(
         "conversations": conversations,
         "image_gen": _singleton_lists(image_values if paths is None else paths),
         SKIP_REASON: _missing_reasons({caption_key: caption, image_column: image_values}),
+        TEMPLATE_TEXT: caption,
     }
     for name, column in (("gen_score", SCORE_COLUMN), ("hpsv2", "hpsv2")):
         if column in table.column_names:
@@ -143,7 +146,8 @@ def _missing_reasons(columns: dict[str, pa.Array]) -> pa.Array:
     """Per row, `preprocess:missing_<name>` for the first null or blank column, else null."""
     reasons = pa.nulls(len(next(iter(columns.values()))), pa.string())
     for name, values in reversed(columns.items()):
-        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+        empty_or_space = pc.or_(pc.equal(pc.binary_length(values), 0), pc.utf8_is_space(values))
+        blank = pc.fill_null(empty_or_space, True)  # no trimmed copy of every caption
         reasons = pc.if_else(blank, pa.scalar(f"preprocess:missing_{name}"), reasons)
     return reasons
 
