@@ -58,11 +58,11 @@ def _stage(folder: Path, rows: int, images: int) -> Path:
 
 def _time_entries(engine, config, cache: str) -> dict:
     times = {}
-    with open_engine(engine) as build_entry:
+    with open_engine(engine) as session:
         for entry in config.entries:
             start = time.perf_counter()
-            dataset, stats = build_entry(config, entry, cache)
-            times[entry.name] = (time.perf_counter() - start, stats.read, len(dataset))
+            files, stats = session.build_entry(config, entry, tempfile.mkdtemp(dir=cache))
+            times[entry.name] = (time.perf_counter() - start, stats.read, files.num_rows)
     return times
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import datasets
 import pyarrow as pa
@@ -40,6 +41,10 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
     """Builds one entry's rows; `stats` holds the counts of the last run."""
 
     BUILDER_CONFIG_CLASS = EntryBuilderConfig
+    # How `--engine ray` may cut the entry into pieces read in parallel (hf_mixture/engines/pieces.py):
+    # "none" (read whole), "files" (each file read alone gives its rows), "row_groups" (and parquet
+    # files at row groups). A builder that joins files (pairs, metadata next to archives) says "none".
+    PIECES: ClassVar[str] = "none"
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(features=FEATURES, description="hf-mixture unified rows")

@@ -39,6 +39,7 @@ class SourceBuilder(EntryBuilder):
     NAME: ClassVar[str] = ""
     OPTIONS: ClassVar[type] = NoOptions
     FILE_TYPES: ClassVar[tuple[str, ...]] = ()
+    PIECES: ClassVar[str] = "files"  # `read_tables` reads each file on its own (set "none" if not)
 
     @classmethod
     def schema(cls, options) -> pa.Schema:

@@ -13,6 +13,8 @@ from hf_mixture.sources.tables import TableReader
 class TabularBuilder(EntryBuilder):
     """Reads the entry's files as tables; the preprocess function gives the rows their shape."""
 
+    PIECES = "row_groups"
+
     def _reader(self) -> TableReader:
         if getattr(self, "_table_reader", None) is None:
             self._table_reader = TableReader(self.storage, self.entry.files)

@@ -19,6 +19,7 @@ import pyarrow as pa
 from hf_mixture.config.load import image_driver_problem
 from hf_mixture.config.model import EntryConfig, StageConfig
 from hf_mixture.config.yaml_source import read_yaml
+from hf_mixture.engines.local import entry_builder
 from hf_mixture.errors import ConfigError, HfMixtureError, SamplingError, SourceError
 from hf_mixture.media.images import MediaError
 from hf_mixture.pipeline import EntryPipeline, entry_filters, entry_selection
@@ -35,8 +36,6 @@ def needs_count_check(entry: EntryConfig) -> bool:
 def check_sources(config: StageConfig, echo: Callable[[str], None] = print) -> None:
     """ConfigError listing every entry whose `random:N` asks for more rows than pass its filters,
     or whose first image references need a missing package; `echo` says what is read."""
-    from hf_mixture.build import entry_builder  # the build runs these checks first
-
     counted = [e.name for e in config.entries if needs_count_check(e)]
     if counted:
         echo(f"counting the filtered rows of {', '.join(counted)} (random:N needs the count)")

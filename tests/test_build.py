@@ -11,6 +11,7 @@ from factories import t2i_entry, t2i_table, write_json, write_parquet, write_sta
 from PIL import Image
 
 from hf_mixture.build import build_stage
+from hf_mixture.config.load import ConfigWarning
 from hf_mixture.mixing.interleave import EmptyEntryWarning
 from hf_mixture.schema import COLUMNS
 
@@ -127,13 +128,18 @@ def test_expected_and_realised_shares_match_entry_sizes_without_groups(demo_out)
         assert entry["realised_share"] == pytest.approx(entry["expected_share"])
 
 
-def test_group_weights_set_the_expected_shares(tmp_path):
-    a, b = t2i_table(tmp_path, 4, name="a"), t2i_table(tmp_path, 12, name="b")
-    config = write_stage(
+def two_groups(tmp_path, rows: tuple[int, int], weights: dict):
+    """A stage of entry a (group x) and entry b (group y) with `rows` rows and group `weights`."""
+    a, b = t2i_table(tmp_path, rows[0], name="a"), t2i_table(tmp_path, rows[1], name="b")
+    return write_stage(
         tmp_path / "s.yaml",
         [t2i_entry(a, name="a", length_group="x"), t2i_entry(b, name="b", length_group="y")],
-        weights={"x": 300, "y": 100},
+        weights=weights,
     )
+
+
+def test_group_weights_set_the_expected_shares(tmp_path):
+    config = two_groups(tmp_path, (4, 12), {"x": 300, "y": 100})
     result = quiet_build(config, tmp_path / "out")
     assert [e.expected_share for e in result.entries] == pytest.approx([0.75, 0.25])
     assert result.entries[0].written > result.entries[0].rows  # the small, heavy group is repeated
@@ -211,3 +217,14 @@ def test_all_entries_empty_is_an_error_naming_the_file(tmp_path):
     with warnings.catch_warnings(), pytest.raises(ValueError, match=r"s\.yaml: no entry kept any row"):
         warnings.simplefilter("ignore")
         quiet_build(config, tmp_path / "out")
+
+
+def test_a_group_weighted_zero_with_rows_is_left_out_and_counted_not_drawn(tmp_path):
+    config = two_groups(tmp_path, (4, 3), {"x": 100, "y": 0})
+    with (
+        warnings.catch_warnings(),
+        pytest.warns(EmptyEntryWarning, match="'b' is in a group whose share is 0"),
+    ):
+        warnings.simplefilter("ignore", ConfigWarning)
+        result = quiet_build(config, tmp_path / "out")
+    assert [(e.written, e.dropped["mixing:not_drawn"]) for e in result.entries] == [(4, 0), (0, 3)]

@@ -54,14 +54,15 @@ def _local_stage(tmp_path: Path, n: int = 10, dup: int = 1) -> Path:
 
 
 def _start(config: Path, out: Path) -> subprocess.Popen:
-    """The CLI build as a subprocess in its own session (so the test can end every process it
-    started), its output in files next to `out` (a killed build's helpers may hold pipes open)."""
+    """The CLI build (`--fresh`: every entry built) as a subprocess in its own session (so the
+    test can end every process it started), its output in files next to `out` (a killed build's
+    helpers may hold pipes open)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
     logs = out.parent / f"{out.name}-logs"
     logs.mkdir(exist_ok=True)
     with open(logs / "stdout", "w") as stdout, open(logs / "stderr", "w") as stderr:
         return subprocess.Popen(
-            [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(out)],
+            [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(out), "--fresh"],
             stdout=stdout,
             stderr=stderr,
             env=env,

@@ -8,7 +8,8 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hf_mixture.export.hub_folder import release_mapped_pages, write_parquet
+from hf_mixture.export.entry_files import release_mapped_pages
+from hf_mixture.export.hub_folder import write_parquet
 from hf_mixture.mixing.interleave import mix_entries, rows_per_entry
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ from factories import write_image, write_json, write_stage
 
 from hf_mixture.build import build_stage
 from hf_mixture.config.load import load_stage_config
-from hf_mixture.engines import EngineError, make_ray_engine, open_engine
+from hf_mixture.engines import KILL_ONCE_ENV, EngineError, make_ray_engine, open_engine
 from hf_mixture.engines.pieces import Piece, needs_counting, piece_starts, plan_pieces
 from hf_mixture.errors import SourceError
 
@@ -51,7 +52,12 @@ def report(out: Path, stage: str) -> dict:
 
 
 def assert_same_build(local: Path, remote: Path, stage: str) -> pa.Table:
-    """Same rows (ids and full contents, images included) in the same order, same report counts."""
+    """Same shard files byte for byte (so same rows, images included, in the same order), same
+    report counts."""
+    shards = sorted(p.name for p in (local / stage).glob("train-*.parquet"))
+    assert shards == sorted(p.name for p in (remote / stage).glob("train-*.parquet"))
+    for name in shards:
+        assert (remote / stage / name).read_bytes() == (local / stage / name).read_bytes(), name
     expected, got = stage_table(local, stage), stage_table(remote, stage)
     assert sorted(got["id"].to_pylist()) == sorted(expected["id"].to_pylist())
     assert got.to_pylist() == expected.to_pylist()
@@ -105,7 +111,8 @@ def test_positional_sampling_over_many_row_group_pieces_matches_the_local_build(
         t2i("head", parts, "first:9"),
         t2i("twice", parts, "dup:2"),
     ]
-    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "pieces", "resolution": 16})
+    stage = {"name": "pieces", "resolution": 16, "num_shards": 3, "stopping_strategy": "all_exhausted"}
+    config = write_stage(tmp_path / "stage.yaml", entries, stage=stage)
     local, remote, stage = build_both(config, tmp_path, piece_rows=4)
     assert_same_build(local, remote, stage)
     dropped = {e["name"]: e["dropped"] for e in report(remote, stage)["entries"]}
@@ -148,11 +155,84 @@ def test_a_source_failing_inside_a_ray_task_is_reported_naming_the_file_and_entr
     assert "datasets[0] (broken)" in message and "rows-1.json" in message and "Ray" not in message
 
 
+@pytest.mark.ray
+def test_webdataset_shards_are_read_as_one_piece_each_and_match_the_local_build(ray_cluster, tmp_path):
+    shards = str(DEMO.parent.parent / "demo" / "sources" / "blip3o" / "BLIP3o-60k" / "*.tar")
+    entries = [
+        {
+            "name": "wds",
+            "json_path": shards,
+            "builder": "webdataset",
+            "sampling_strategy": "random:3",
+            "preprocess_fn": "preproces_text_to_image_generation_s3",
+        },
+        {
+            "name": "wds-all",
+            "json_path": shards,
+            "builder": "webdataset",
+            "sampling_strategy": "all",
+            "preprocess_fn": "preproces_text_to_image_generation_s3",
+        },
+    ]
+    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "wds", "resolution": 16})
+    loaded = load_stage_config(config)
+    pieces = plan_pieces(loaded.entries[0], loaded.storage(), "files")
+    assert [Path(p.files[0]).name for p in pieces] == ["00000.tar", "00001.tar"]
+    local, remote, stage = build_both(config, tmp_path)
+    assert_same_build(local, remote, stage)
+    assert report(remote, stage)["entries"][1]["dropped"] == {"source:no_image_member": 1}
+
+
+@pytest.mark.ray
+def test_a_worker_killed_mid_build_is_retried_and_gives_the_same_output_and_counts(
+    ray_cluster, tmp_path, monkeypatch
+):
+    parts = t2i_parts(tmp_path / "data", n_files=2, rows=12, group_rows=4)
+    entries = [t2i("a", parts, "all"), t2i("b", parts, "random:50%")]
+    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "killed", "num_shards": 2})
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv(KILL_ONCE_ENV, str(marker))
+    local, remote, stage = build_both(config, tmp_path, piece_rows=4)
+    assert (tmp_path / "killed-once.media").exists() and (tmp_path / "killed-once.shard").exists()
+    assert_same_build(local, remote, stage)
+
+
+@pytest.mark.ray
+def test_a_ray_build_killed_mid_entry_reuses_its_finished_piece_groups(ray_cluster, tmp_path):
+    image = str(write_image(tmp_path / "img" / "a.jpg", size=(300, 200)))
+    for f in range(24):  # one piece per file, 8 pieces a group on 2 CPUs: 3 groups
+        rows = [
+            {"s3_path": image, "caption": f"c{f}-{i}", "fltLaionAesthScore": 4.5 + i % 3} for i in range(40)
+        ]
+        write_json(tmp_path / "data" / f"rows-{f:02d}.jsonl", rows, lines=True)
+    entries = [t2i("lines", str(tmp_path / "data" / "rows-*.jsonl"), "random:50%", aes_cutoff=5)]
+    config = write_stage(tmp_path / "stage.yaml", entries, stage={"name": "resumed", "resolution": 16})
+    command = [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--engine", "ray"]
+    command += ["--address", ray_cluster.get_runtime_context().gcs_address, "--work-dir", str(tmp_path / "w")]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = subprocess.Popen([*command, "--out", str(tmp_path / "ray")], env=env, stderr=subprocess.DEVNULL)
+    while not list((tmp_path / "w" / "entries").glob("*.partial/pieces-*-000000-000007/counts.json")):
+        assert killed.poll() is None, "the build ended before its first piece group was kept"
+        time.sleep(0.2)
+    killed.kill()
+    killed.wait(timeout=60)
+    rerun = subprocess.run(
+        [*command, "--out", str(tmp_path / "ray")], env=env, capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    done, total = report(tmp_path / "ray", "resumed")["reused_piece_groups"]["lines"]
+    assert 1 <= done < total == 3
+    build_stage(config, tmp_path / "local", echo=lambda *_: None)
+    local, remote = report(tmp_path / "local", "resumed"), report(tmp_path / "ray", "resumed")
+    assert remote["entries"] == local["entries"]
+    assert stage_table(tmp_path / "ray", "resumed").equals(stage_table(tmp_path / "local", "resumed"))
+
+
 def test_pieces_of_parquet_files_follow_row_groups_and_start_after_the_previous(tmp_path):
     parts = t2i_parts(tmp_path, n_files=2, rows=10, group_rows=3)  # groups of 3, 3, 3, 1 rows per file
     config = write_stage(tmp_path / "stage.yaml", [t2i("e", parts, "all")], stage={"name": "p"})
     entry = load_stage_config(config).entries[0]
-    pieces = plan_pieces(entry, load_stage_config(config).storage(), splittable=True, piece_rows=5)
+    pieces = plan_pieces(entry, load_stage_config(config).storage(), cut="row_groups", piece_rows=5)
     assert [(Path(p.files[0]).name, p.row_groups, p.rows) for p in pieces] == [
         ("part-0.parquet", (0, 1), 6),
         ("part-0.parquet", (2, 3), 4),

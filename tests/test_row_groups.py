@@ -7,10 +7,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Dataset, concatenate_datasets
 
+from hf_mixture.export.entry_files import EntryFiles, data_bytes
 from hf_mixture.export.hub_folder import ROW_GROUP_BYTES, table_row_bytes, write_stage
 from hf_mixture.export.out_folder import atomic_write
 from hf_mixture.export.readme_update import rebuild_readme
 from hf_mixture.export.validate import validate_folder
+from hf_mixture.mixing.order import plan_mix
 from hf_mixture.schema import FEATURES
 
 IMAGE_BYTES = 1_200_000
@@ -46,10 +48,18 @@ def _text_then_images(text_rows: int, image_rows: int, image_bytes: int = IMAGE_
     return concatenate_datasets([text, images])
 
 
+def _write_stage(dataset: Dataset, out, stage: str):
+    """`dataset` written as the stage's only entry (one parquet file), in its order."""
+    entry = out.parent / f"{out.name}-entry.parquet"
+    pq.write_table(dataset.data.table, entry)
+    files = EntryFiles(str(entry.parent), (entry.name,), (len(dataset),), data_bytes(dataset.data.table))
+    order = plan_mix([len(dataset)], [1.0], seed=0, stopping_strategy="all_exhausted")
+    return write_stage(out, stage, order, [files])
+
+
 def test_text_rows_then_large_images_make_no_row_group_above_the_bound(tmp_path):
     dataset = _text_then_images(6000, 300)
-    average = dataset.data.nbytes / len(dataset)
-    written = write_stage(dataset, tmp_path, "s", row_bytes=average)
+    written = _write_stage(dataset, tmp_path / "out", "s")
     sizes = [
         pq.read_metadata(f).row_group(g).total_byte_size
         for f in written.files
@@ -68,7 +78,7 @@ def test_row_bytes_count_nested_image_bytes():
 def _folder(tmp_path, dataset: Dataset, row_group_size: int | None = None):
     """A built folder holding `dataset` as stage `s` (optionally re-written with fixed-size row groups)."""
     out = tmp_path / "out"
-    written = write_stage(dataset, out, "s", row_bytes=dataset.data.nbytes / len(dataset))
+    written = _write_stage(dataset, out, "s")
     if row_group_size:
         (shard,) = written.files
         table = pq.read_table(shard)

@@ -7,6 +7,7 @@ import argparse
 from hf_mixture.build import DEFAULT_OUT, build_stage
 from hf_mixture.cli.options import add_stage_overrides, stage_overrides
 from hf_mixture.engines import ENGINES
+from hf_mixture.work_dir import WORK_DIR_ENV, default_work_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +19,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"default: {DEFAULT_OUT})",
     )
     parser.add_argument(
-        "--work-dir", help="where per-entry Arrow files are kept while building (default: tmp)"
+        "--work-dir",
+        default=str(default_work_dir()),
+        help="where each finished entry's rows are kept, keyed by everything that makes them, for later "
+        "builds to reuse (a re-run after a failure, or after changing only weights, stopping_strategy, "
+        f"num_samples, num_shards or another entry); a shared folder with --engine ray on a cluster "
+        f"(default: ${WORK_DIR_ENV}, else $XDG_CACHE_HOME/hf-mixture/work, now {default_work_dir()})",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="build every entry again, ignoring what --work-dir holds (the new entries are still kept)",
     )
     parser.add_argument(
         "--engine",
@@ -42,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         overrides=stage_overrides(args),
         strict=args.strict,
         work_dir=args.work_dir,
+        fresh=args.fresh,
         engine=args.engine,
         address=args.address,
     )

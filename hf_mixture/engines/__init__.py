@@ -1,12 +1,15 @@
-"""Engines: what builds each entry's rows. The mixing, shards, README and report after it are shared.
+"""Engines: where each entry's rows are built and where the output shards are written.
 
-An engine is used through `open_engine(engine, address)`, a context manager yielding a function
-with the signature of `hf_mixture.build.build_entry`:
-`(config, entry, cache_dir, *, media_budget) -> (datasets.Dataset, EntryStats)`.
+An engine is used through `open_engine(engine, address)`, a context manager yielding a session:
+- `session.build_entry(config, entry, folder, *, media_budget) -> (EntryFiles, EntryStats)`: the
+  entry's rows as files in `folder` (export/entry_files.py) and its counts;
+- `session.run(function, items) -> list`: `function` over `items` (the shard writes), wherever the
+  engine runs work. The mixing order and the shard writer are the same code for every engine.
 
-- `local` (default): `build_entry`, Arrow batches in this process (threads + a decode process pool).
-- `ray`: `ray_engine.RayEngine`, the same steps as Ray Data operators on a Ray cluster
-  (`pip install 'hf-mixture[ray]'`); see docs/cluster.md.
+- `local` (default): `local.LocalSession`, Arrow batches in this process (threads + a decode
+  process pool), shards written one after the other.
+- `ray`: `ray_engine.RayEngine`, the same steps as Ray Data operators on a Ray cluster, one Ray
+  task per shard (`pip install 'hf-mixture[ray]'`); see docs/cluster.md.
 """
 
 from __future__ import annotations
@@ -19,21 +22,34 @@ from hf_mixture.errors import HfMixtureError
 
 ENGINES = ("local", "ray")
 RAY_INSTALL_HINT = "pip install 'hf-mixture[ray]'"
-EntryFunction = Callable[..., tuple]
+KILL_ONCE_ENV = "HF_MIXTURE_TEST_KILL_ONCE"  # tests: kill a Ray worker once (engines/ray_engine.py)
 
 
 class EngineError(HfMixtureError, RuntimeError):
     """An engine cannot run: unknown name, missing optional dependency, cluster not reachable."""
 
 
-class Engine(Protocol):
-    """Anything with a `session()` that yields the per-entry build function while it is open."""
+class Session(Protocol):
+    """An engine open for one build. `keeps_pieces`: an entry's folder keeps the finished parts
+    of a failed build for the next build to reuse; `pieces_reused`: entry name -> (piece groups
+    reused, piece groups) of the last build of that entry."""
 
-    def session(self) -> AbstractContextManager[EntryFunction]: ...
+    keeps_pieces: bool
+    pieces_reused: dict
+
+    def build_entry(self, config, entry, folder: str, *, media_budget=None) -> tuple: ...
+
+    def run(self, function: Callable, items: list) -> list: ...
+
+
+class Engine(Protocol):
+    """Anything with a `session()` that yields a `Session` while it is open."""
+
+    def session(self) -> AbstractContextManager[Session]: ...
 
 
 def open_engine(engine: str | Engine = "local", address: str | None = None) -> AbstractContextManager:
-    """The per-entry build function of `engine` (a name in ENGINES or an Engine), open for one build;
+    """A `Session` of `engine` (a name in ENGINES or an Engine), open for one build;
     `address` is the Ray cluster (`ray` only; None: RAY_ADDRESS or a new local Ray)."""
     if not isinstance(engine, str):
         return engine.session()
@@ -60,7 +76,7 @@ def make_ray_engine(address: str | None = None, **options) -> Engine:
 
 
 @contextmanager
-def _local_session() -> Iterator[EntryFunction]:
-    from hf_mixture.build import build_entry  # build.py imports this package: import on use
+def _local_session() -> Iterator[Session]:
+    from hf_mixture.engines.local import LocalSession  # imports the builders: on use
 
-    yield build_entry
+    yield LocalSession()

@@ -6,9 +6,11 @@ strategy (first/end/random over filtered positions) are made of, so a piece must
 before it selects a row. Row counts come from parquet footers when the pieces are row groups;
 otherwise (JSON/CSV files, filters whose pass count is needed) from a counting pass.
 
-Cut points: the generic `tabular` builder reads its files independently, so a parquet file is cut
-at row groups (about `piece_rows` rows a piece) and any other file is one piece. Other builders
-may join files (pairs, archives next to metadata), so their whole entry is one piece.
+Cut points, as the entry's builder declares (`PIECES`): `row_groups` (the generic `tabular`
+builder) cuts a parquet file at row groups (about `piece_rows` rows a piece), any other file is one
+piece; `files` (the per-source builders: webdataset tars, JSON/JSONL files, the source layouts, each
+file read on its own) makes each file a piece; `none` (a builder that joins files) reads the whole
+entry as one piece.
 """
 
 from __future__ import annotations
@@ -49,16 +51,20 @@ class PieceStart:
     filtered: int
 
 
-def plan_pieces(
-    entry: EntryConfig, storage: Storage, splittable: bool, piece_rows: int = PIECE_ROWS
-) -> list[Piece]:
-    """The pieces of `entry` in source order; `splittable`: its files are read independently
-    (the `tabular` builder), so each file (parquet: each run of row groups) is a piece."""
-    if not splittable:
+CUTS = ("none", "files", "row_groups")
+
+
+def plan_pieces(entry: EntryConfig, storage: Storage, cut: str, piece_rows: int = PIECE_ROWS) -> list[Piece]:
+    """The pieces of `entry` in source order; `cut` (one of CUTS, the builder's `PIECES`): `none`,
+    one piece; `files`, each file a piece; `row_groups`, each file a piece, parquet files each run of
+    row groups of about `piece_rows` rows."""
+    if cut not in CUTS:
+        raise ValueError(f"unknown piece cut {cut!r}; use one of {', '.join(CUTS)}")
+    if cut == "none":
         return [Piece(0, tuple(entry.files))]
     pieces: list[Piece] = []
     for path in entry.files:
-        if file_format(path) != "parquet":
+        if cut == "files" or file_format(path) != "parquet":
             pieces.append(Piece(len(pieces), (path,)))
             continue
         for groups, rows in _row_group_runs(_row_group_rows(storage, path), piece_rows):

@@ -12,19 +12,27 @@ Per entry (the driver plans, Ray Data runs):
    repartition into `MEDIA_CHUNK_ROWS`-row blocks -> `map_batches` tasks (at most one per cluster
    CPU) run `EntryPipeline.media` (image fetch + check + resize, then `dup:K`); Ray Data's
    streaming executor bounds the blocks in flight (backpressure), `preserve_order` keeps the order;
-5. `write_parquet` into the build's work folder, then `datasets.Dataset.from_parquet` of the
-   files ordered by their first row id (checked contiguous).
+5. `write_parquet` into the entry's folder in the build's work folder; the files, ordered by
+   their first row id (checked not to overlap), with their row counts (parquet footers) are the
+   entry's `EntryFiles`: nothing is read back on the driver.
 
-Every task reports its counters (`EntryStats` fields) to a small actor (`tally.py`) keyed by its
-piece or batch, so a retried task overwrites rather than adds; the driver sums them into the
-entry's stats.
+The shards are then written by one Ray task each (`run`, export/shards.py), reading their rows
+from those files: the driver only plans.
+
+Every task reports its counters (`EntryStats` fields, and the image step the rows' data size) to
+a small actor (`tally.py`) keyed by its piece or batch, so a retried task overwrites rather than
+adds; the driver sums them into the entry's stats. Tasks are retried by Ray when their worker dies
+(`HF_MIXTURE_TEST_KILL_ONCE`, a marker path: the first image task and the first shard task of a
+build kill their worker once, for the tests of that).
 Reader drops (e.g. invalid JSON lines) are counted by the main pass only.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections import Counter
@@ -34,16 +42,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import datasets
 import numpy as np
 import pyarrow as pa
 import ray
 from ray.data import DataContext, Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
-from builders.tabular import TabularBuilder
 from hf_mixture.config.model import EntryConfig, StageConfig
-from hf_mixture.engines import EngineError
+from hf_mixture.engines import KILL_ONCE_ENV, EngineError
+from hf_mixture.engines.local import entry_builder
 from hf_mixture.engines.pieces import (
     PIECE_ROWS,
     Piece,
@@ -53,8 +60,10 @@ from hf_mixture.engines.pieces import (
     plan_pieces,
     row_group_tables,
 )
-from hf_mixture.engines.tally import Tally, add_counts, report
+from hf_mixture.engines.tally import Tally, add_counts, report, stats_counts
 from hf_mixture.errors import HfMixtureError, SamplingError, SourceError
+from hf_mixture.export.entry_files import EntryFiles, data_bytes
+from hf_mixture.export.hub_folder import _process_alive
 from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.media.resize import use_libvips
@@ -66,6 +75,8 @@ from hf_mixture.sources.tables import parquet_file_for_streaming
 from hf_mixture.stats import EntryStats
 
 POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
+SHARD_TASK_RETRIES = 3
+GROUP_MANIFEST = "counts.json"
 
 
 class RayEngine:
@@ -76,17 +87,28 @@ class RayEngine:
             local Ray on this machine. Ignored when Ray is already initialised in this process.
         piece_rows: rows per read piece of a parquet file (whole row groups).
         media_tasks: the most image tasks at once (default: the cluster's CPUs).
+        group_pieces: pieces run (and kept, for a re-run to reuse) together (default: 4 per
+            cluster CPU).
     """
 
+    keeps_pieces = True  # the entry folder outlives a failed build: finished piece groups are reused
+
     def __init__(
-        self, address: str | None = None, *, piece_rows: int = PIECE_ROWS, media_tasks: int | None = None
+        self,
+        address: str | None = None,
+        *,
+        piece_rows: int = PIECE_ROWS,
+        media_tasks: int | None = None,
+        group_pieces: int | None = None,
     ):
         self.address, self.piece_rows, self.media_tasks = address, piece_rows, media_tasks
+        self.group_pieces = group_pieces
+        self.pieces_reused: dict[str, tuple[int, int]] = {}
 
     @contextmanager
     def session(self) -> Iterator:
-        """`build_entry` with Ray initialised (and shut down after, if started here) and Ray Data
-        keeping the order of rows."""
+        """This engine (`build_entry`, `run`) with Ray initialised (and shut down after, if started
+        here) and Ray Data keeping the order of rows."""
         started = not ray.is_initialized()
         if started:
             try:
@@ -100,39 +122,42 @@ class RayEngine:
         options = DataContext.get_current().execution_options
         previous, options.preserve_order = options.preserve_order, True
         self._tally = Tally.remote()
+        self._kill_once = os.environ.get(KILL_ONCE_ENV)
         try:
-            yield self.build_entry
+            yield self
         finally:
             options.preserve_order = previous
             ray.kill(self._tally)
             if started:
                 ray.shutdown()
 
+    def run(self, function, items: list) -> list:
+        """`function(item)` for each item, one Ray task each (retried if its worker dies)."""
+        task = ray.remote(_run_task).options(max_retries=SHARD_TASK_RETRIES)
+        return ray.get([task.remote(function, item, self._kill_once) for item in items])
+
     def build_entry(
         self,
         config: StageConfig,
         entry: EntryConfig,
-        cache_dir: str,
+        folder: str,
         *,
         media_budget: MediaBudget | None = None,
-    ) -> tuple[datasets.Dataset, EntryStats]:
-        """One entry's rows as a map-style Dataset (Arrow in `cache_dir`, which the cluster's
-        workers must be able to write: a shared filesystem on a multi-node cluster) and its
-        counts. `media_budget` is not shared with the workers: each worker process has its own."""
-        from hf_mixture.build import entry_builder  # build.py imports the engines: import on use
-
-        builder = entry_builder(config, entry, cache_dir, media_budget=media_budget)
-        spec = EntrySpec(config, entry, tuple(builder.loaded_columns()))
+    ) -> tuple[EntryFiles, EntryStats]:
+        """One entry's rows as parquet files in `folder` (which the cluster's workers must be able
+        to write: a shared filesystem on a multi-node cluster) and its counts. `media_budget` is
+        not shared with the workers: each worker process has its own."""
+        builder = entry_builder(config, entry, folder, media_budget=media_budget)
+        spec = EntrySpec(config, entry, tuple(builder.loaded_columns()), kill_once=self._kill_once)
         filters = spec.filters()
         stats = builder.new_stats(filters)
         try:
-            pieces = plan_pieces(entry, builder.storage, type(builder) is TabularBuilder, self.piece_rows)
+            pieces = plan_pieces(entry, builder.storage, builder.PIECES, self.piece_rows)
             counts = _count_pieces(spec, pieces) if needs_counting(entry, pieces, filters) else None
             starts, total = piece_starts(pieces, counts)
             n_rows = total if needs_count(entry) else 2**62
             selection = plan_selection(entry.sampling, n_rows, entry_seed(config.settings.seed, entry.name))
-            out = Path(cache_dir) / f"ray-{entry.index}-{entry.key.replace('/', '_')}"
-            parts = self._run(spec, pieces, starts, selection, out)
+            parts = self._run_groups(spec, pieces, starts, selection, Path(folder))
         except Exception as err:  # noqa: BLE001 - give back our error (naming the entry), not Ray's wrapper
             ours = _entry_error(config, entry, err)
             if ours is err:
@@ -140,13 +165,38 @@ class RayEngine:
             raise ours from None
         for part in parts:
             add_counts(stats, part)
-        dataset = ordered_dataset(out, entry.key, cache_dir)
-        if len(dataset) != stats.rows:
+        files = ordered_files(Path(folder), entry.key, sum(p["data_bytes"] for p in parts))
+        if files.num_rows != stats.rows:
             raise EngineError(
-                f"{config.path}: {entry.label}: the Ray build wrote {len(dataset)} rows but its tasks "
+                f"{config.path}: {entry.label}: the Ray build wrote {files.num_rows} rows but its tasks "
                 f"reported {stats.rows}; a task's counts were lost (rerun; report it if it repeats)"
             )
-        return dataset, stats
+        return files, stats
+
+    def _run_groups(self, spec: EntrySpec, pieces, starts, selection: Selection, folder: Path) -> list[dict]:
+        """Run the pieces a group at a time, each group into `folder/pieces-<rows>-<first>-<last>/`
+        (renamed into place with its counts when complete); a group already there (a build that
+        failed or was killed after it) is reused. The counters of each group."""
+        size = self.group_pieces or 4 * self._media_tasks()
+        _remove_dead_groups(folder)
+        summed, reused = [], 0
+        for first in range(0, len(pieces), size):
+            group = pieces[first : first + size]
+            final = folder / f"pieces-{self.piece_rows}-{group[0].index:06d}-{group[-1].index:06d}"
+            if (final / GROUP_MANIFEST).is_file():
+                summed.append(json.loads((final / GROUP_MANIFEST).read_text(encoding="utf-8")))
+                reused += 1
+                continue
+            work = folder / f"{final.name}.tmp-{os.getpid()}"
+            shutil.rmtree(work, ignore_errors=True)
+            counts = _summed_counts(spec, self._run(spec, group, starts, selection, work))
+            work.mkdir(parents=True, exist_ok=True)  # Ray writes no folder for a group without rows
+            (work / GROUP_MANIFEST).write_text(json.dumps(counts), encoding="utf-8")
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(work, final)
+            summed.append(counts)
+        self.pieces_reused[spec.entry.name] = (reused, len(summed))
+        return summed
 
     def _run(self, spec: EntrySpec, pieces, starts, selection: Selection, out: Path) -> list[dict]:
         """Run the entry's dataset into parquet files in `out`; the counters of every task."""
@@ -188,6 +238,7 @@ class EntrySpec:
     entry: EntryConfig
     loaded_columns: tuple[str, ...]
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # one entry of one build
+    kill_once: str | None = None  # tests: see KILL_ONCE_ENV
 
     def filters(self) -> list:
         """The entry's filters, as the local build makes them."""
@@ -200,8 +251,6 @@ class EntrySpec:
 
     def builder(self, files: tuple[str, ...]):
         """The entry's builder over `files` (a piece's files, or all of them)."""
-        from hf_mixture.build import entry_builder
-
         return entry_builder(self.config, replace(self.entry, files=files), _worker_cache())
 
     def pipeline(self, stats: EntryStats, selection: Selection | None = None, fetcher=None) -> EntryPipeline:
@@ -307,11 +356,40 @@ def _media_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:
     with the worker process's fetcher and `image_workers` reading threads for this build."""
     if not len(batch):
         return FEATURES.arrow_schema.empty_table()
+    _kill_worker_once(spec.kill_once, "media")
     fetcher, executor = _worker_media(spec)
     stats = spec.blank_stats()
     out = spec.pipeline(stats, fetcher=fetcher).media(batch, executor, None)
-    report(tally, (spec.token, "media", batch["id"][0].as_py()), stats)
+    report(tally, (spec.token, "media", batch["id"][0].as_py()), stats, data_bytes=data_bytes(out))
     return out
+
+
+def _summed_counts(spec: EntrySpec, parts: list[dict]) -> dict:
+    """The counters of a group's tasks added up (and the rows' data bytes)."""
+    stats = spec.blank_stats()
+    for part in parts:
+        add_counts(stats, part)
+    return {**stats_counts(stats), "data_bytes": sum(p.get("data_bytes", 0) for p in parts)}
+
+
+def _remove_dead_groups(folder: Path) -> None:
+    """Remove the unfinished group folders of builds whose process is gone."""
+    for path in folder.glob("pieces-*.tmp-*"):
+        if not _process_alive(int(path.name.rsplit("-", 1)[1])):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_task(function, item, kill_once: str | None):
+    _kill_worker_once(kill_once, "shard")
+    return function(item)
+
+
+def _kill_worker_once(marker: str | None, step: str) -> None:
+    """Tests: end this worker process abruptly the first time a `step` task runs in a build that
+    set KILL_ONCE_ENV (the marker file `<marker>.<step>` records that it happened)."""
+    if marker and not os.path.exists(f"{marker}.{step}"):
+        Path(f"{marker}.{step}").touch()
+        os._exit(1)
 
 
 _MEDIA: dict[str, tuple] = {}
@@ -330,17 +408,17 @@ def _worker_media(spec: EntrySpec) -> tuple:
     return _MEDIA[spec.token]
 
 
-def ordered_dataset(folder: Path, key: str, cache_dir: str) -> datasets.Dataset:
-    """The parquet files Ray wrote into `folder` as one Dataset in row order: files sorted by the
-    source position in their first id, checked not to overlap."""
-    spans = sorted(span for span in map(functools.partial(_id_span, key), folder.glob("*.parquet")) if span)
+def ordered_files(folder: Path, key: str, size: int) -> EntryFiles:
+    """The parquet files Ray wrote into `folder` in row order (sorted by the source position in
+    their first id, checked not to overlap), with their row counts; `size`: the rows' data bytes."""
+    written = [p for p in folder.glob("pieces-*/*.parquet") if ".tmp-" not in p.parent.name]
+    spans = sorted(span for span in map(functools.partial(_id_span, key), written) if span)
     for before, after in zip(spans, spans[1:]):
         if before[1] > after[0]:
             raise EngineError(f"{folder}: parquet files {before[2]} and {after[2]} overlap in row order")
-    if not spans:
-        return datasets.Dataset.from_dict({name: [] for name in FEATURES}, features=FEATURES)
-    files = [str(span[2]) for span in spans]
-    return datasets.Dataset.from_parquet(files, features=FEATURES, cache_dir=cache_dir)
+    names = tuple(str(span[2].relative_to(folder)) for span in spans)
+    rows = tuple(parquet_file_for_streaming(span[2]).metadata.num_rows for span in spans)
+    return EntryFiles(str(folder), names, rows, size)
 
 
 def _id_span(key: str, path: Path) -> tuple[int, int, Path] | None:

@@ -27,9 +27,10 @@ class Tally:
         return [self._parts.pop(k) for k in keys]
 
 
-def report(tally, key: tuple, stats: EntryStats) -> None:
-    """Send a task's counters and wait until the actor has them (none lost when the task ends)."""
-    ray.get(tally.put.remote(key, stats_counts(stats)))
+def report(tally, key: tuple, stats: EntryStats, **extra: int) -> None:
+    """Send a task's counters (and `extra` numbers, e.g. `data_bytes`) and wait until the actor
+    has them (none lost when the task ends)."""
+    ray.get(tally.put.remote(key, {**stats_counts(stats), **extra}))
 
 
 def stats_counts(stats: EntryStats) -> dict:

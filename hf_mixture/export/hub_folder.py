@@ -24,34 +24,34 @@ Pages of the memory-mapped Arrow cache read for a row group are released after i
 
 from __future__ import annotations
 
-import ctypes
-import json
 import math
 import os
 import re
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets.arrow_writer import get_parquet_column_options
 
+from hf_mixture.export.entry_files import EntryFiles, release_mapped_pages, table_row_bytes
 from hf_mixture.export.out_folder import folder_lock, out_path, publish_file
+from hf_mixture.export.shards import (
+    ROW_GROUP_BYTES,
+    group_bounds,
+    shard_tasks,
+    source_ranges,
+    write_shard,
+    write_tables,
+)
+from hf_mixture.mixing.order import MixOrder
 
 SPLIT = "train"
 MAX_SHARD_BYTES = 500 * 1024**2
-# Row groups are cut by the bytes of their rows as written: at most ROW_GROUP_BYTES uncompressed
-# (below datasets' MAX_ROW_GROUP_SIZE of 100 MB and far below the viewer's 300,000,000-byte scan
-# limit; a streaming reader holds one row group per source) and ROW_GROUP_ROWS rows.
-ROW_GROUP_BYTES = 32 * 1024**2
-ROW_GROUP_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -75,33 +75,31 @@ def data_glob(stage: str, split: str = SPLIT) -> str:
 
 
 def write_stage(
-    dataset: datasets.Dataset,
     out_dir: str | Path,
     stage: str,
+    order: MixOrder,
+    entries: Sequence[EntryFiles],
     *,
-    row_bytes: float,
     num_shards: int | None = None,
+    run: Callable[[Callable, list], list] | None = None,
     before_publish: Callable[[], None] | None = None,
 ) -> WrittenStage:
-    """Write `dataset` as the parquet shards of `stage` under `out_dir`; `row_bytes` (average
-    encoded row size) sizes shards (<= 500 MB); row groups are cut by the bytes of their rows
-    (`ROW_GROUP_BYTES`, at most `ROW_GROUP_ROWS` rows). `before_publish` runs under the folder lock
-    just before the shards are renamed into place (the build withdraws the stage's recorded sizes
-    from the README there). OutputError when `stage` would leave `out_dir`."""
+    """Write the rows of `entries` in `order` as the parquet shards of `stage` under `out_dir`.
+    The rows' average data size sizes shards (<= 500 MB); row groups are cut by the bytes of their
+    rows (`ROW_GROUP_BYTES`, at most `ROW_GROUP_ROWS` rows). `run(fn, items)` runs the shard writes
+    (default: one after the other here; `--engine ray`: Ray tasks). `before_publish` runs under the
+    folder lock just before the shards are renamed into place (the build withdraws the stage's
+    recorded sizes from the README there). OutputError when `stage` would leave `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stage_dir = out_path(out_dir, stage)
-    count = num_shards or max(1, math.ceil(len(dataset) * row_bytes / MAX_SHARD_BYTES))
-    count = max(1, min(count, len(dataset)))
+    count = shard_count(order, entries, num_shards)
     remove_leftovers(out_dir, stage)
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(stage), dir=out_path(out_dir)))
     try:
         names = [shard_name(i, count) for i in range(count)]
-        cache_files = [f["filename"] for f in dataset.cache_files]
-        release_mapped_pages(cache_files)  # what mixing and counting touched
-        for index, name in enumerate(names):
-            shard = dataset.shard(num_shards=count, index=index, contiguous=True)
-            write_parquet(shard, staging / name, ROW_GROUP_ROWS, release=cache_files)
+        tasks = shard_tasks(order, entries, count, [staging / n for n in names])
+        (run or _run_here)(write_shard, tasks)
         with folder_lock(out_dir):
             if before_publish is not None:
                 before_publish()
@@ -110,6 +108,19 @@ def write_stage(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written_stage(tuple(stage_dir / name for name in names))
+
+
+def shard_count(order: MixOrder, entries: Sequence[EntryFiles], num_shards: int | None) -> int:
+    """Shards of a stage: `num_shards`, or as many as keep each under MAX_SHARD_BYTES at the rows'
+    average data size; at most one per row."""
+    rows = sum(e.num_rows for e in entries)
+    row_bytes = sum(e.data_bytes for e in entries) / max(1, rows)
+    count = num_shards or max(1, math.ceil(order.total * row_bytes / MAX_SHARD_BYTES))
+    return max(1, min(count, order.total))
+
+
+def _run_here(function: Callable, items: list) -> list:
+    return [function(item) for item in items]
 
 
 def written_stage(files: tuple[Path, ...]) -> WrittenStage:
@@ -143,90 +154,15 @@ def write_parquet(
     )
 
 
-def write_tables(
-    tables: Iterable[pa.Table], path: str | Path, features: datasets.Features, *, after_group=None
-) -> None:
-    """Write `tables` (each becomes one row group; cut them with `group_bounds` /
-    `table_row_bytes`) as one parquet shard at `path` with the settings of `Dataset.to_parquet`:
-    `features` in the schema metadata, per-column options, content-defined chunking, page index.
-    `after_group()` runs after each row group is written. The one shard writer of the package (a
-    Ray task can call it with the tables of its rows)."""
-    schema = features.arrow_schema
-    cdc = datasets.config.DEFAULT_CDC_OPTIONS  # what `to_parquet` (and `push_to_hub`) use by default
-    with open(path, "wb") as file:
-        writer = pq.ParquetWriter(
-            file,
-            schema=schema,
-            use_content_defined_chunking=cdc,
-            write_page_index=True,
-            **get_parquet_column_options(features, schema),
-        )
-        for table in tables:
-            writer.write_table(table)
-            del table
-            if after_group is not None:
-                after_group()
-        writer.add_key_value_metadata({"content_defined_chunking": json.dumps(cdc)})
-        writer.close()
-
-
-def group_bounds(row_bytes: np.ndarray, max_bytes: int, max_rows: int) -> list[tuple[int, int]]:
-    """Consecutive `(start, stop)` row ranges covering `row_bytes` (bytes of each row, in order),
-    each of at most `max_rows` rows and `max_bytes` bytes, or one row when that row alone is larger."""
-    cumulative = np.cumsum(row_bytes, dtype=np.int64)
-    bounds, start, count = [], 0, len(row_bytes)
-    while start < count:
-        base = int(cumulative[start - 1]) if start else 0
-        stop = int(np.searchsorted(cumulative, base + max_bytes, side="right"))
-        stop = min(max(stop, start + 1), start + max_rows, count)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
-
-
 def dataset_row_bytes(dataset: datasets.Dataset) -> np.ndarray:
     """Uncompressed Arrow bytes of each row of `dataset`, in its order (indices mapping applied),
     computed from offsets and lengths only (binary values are not read)."""
     data = dataset.data
     if dataset._indices is None:
         return table_row_bytes(data.fast_slice(0, len(dataset)))
-    unique, inverse, ranges = _source_ranges(dataset._indices.column(0).to_numpy().astype(np.int64))
+    unique, inverse, ranges = source_ranges(dataset._indices.column(0).to_numpy().astype(np.int64))
     sizes = [table_row_bytes(data.fast_slice(first, length)) for first, length in ranges]
     return np.concatenate(sizes)[inverse] if sizes else np.zeros(0, np.int64)
-
-
-def table_row_bytes(table: pa.Table) -> np.ndarray:
-    """Bytes of each row of `table`: values plus 4 bytes per offset (what parquet's uncompressed
-    `total_byte_size` roughly counts before encoding)."""
-    total = np.zeros(table.num_rows, dtype=np.int64)
-    for column in table.columns:
-        start = 0
-        for chunk in column.chunks:
-            total[start : start + len(chunk)] += _value_bytes(chunk)
-            start += len(chunk)
-    return total
-
-
-def _value_bytes(array: pa.Array) -> np.ndarray:
-    kind = array.type
-    if pa.types.is_binary(kind) or pa.types.is_string(kind) or pa.types.is_large_binary(kind) or \
-            pa.types.is_large_string(kind):  # fmt: skip
-        return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) + 4
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        offsets = array.offsets.to_numpy().astype(np.int64)
-        child = array.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
-        cumulative = np.concatenate([[0], np.cumsum(_value_bytes(child))])
-        relative = offsets - offsets[0]
-        return cumulative[relative[1:]] - cumulative[relative[:-1]] + 4
-    if pa.types.is_struct(kind):
-        total = np.zeros(len(array), dtype=np.int64)
-        for index in range(kind.num_fields):
-            total += _value_bytes(array.field(index))
-        return total
-    try:
-        return np.full(len(array), max(1, kind.bit_width // 8), dtype=np.int64)
-    except ValueError:  # not fixed width: spread the array's bytes evenly
-        return np.full(len(array), array.nbytes // max(1, len(array)), dtype=np.int64)
 
 
 def row_groups(dataset: datasets.Dataset, bounds: list[tuple[int, int]]) -> Iterator[pa.Table]:
@@ -241,60 +177,11 @@ def row_groups(dataset: datasets.Dataset, bounds: list[tuple[int, int]]) -> Iter
     positions = dataset._indices.column(0)
     for start, stop in bounds:
         wanted = positions.slice(start, stop - start).to_numpy().astype(np.int64)
-        _, inverse, spans = _source_ranges(wanted)
+        _, inverse, spans = source_ranges(wanted)
         ranges = [data.fast_slice(first, length) for first, length in spans]
         compact = pa.concat_tables(ranges).combine_chunks()
         del ranges
         yield compact.take(pa.array(inverse, pa.int64()))
-
-
-def _source_ranges(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-    """The sorted unique `positions`, each position's index into them, and the contiguous
-    `(first, length)` ranges the unique positions form."""
-    unique, inverse = np.unique(positions, return_inverse=True)
-    breaks = np.flatnonzero(np.diff(unique) != 1) + 1
-    firsts = unique[np.r_[0, breaks]] if len(unique) else unique
-    lengths = np.diff(np.r_[0, breaks, len(unique)]) if len(unique) else unique
-    return unique, inverse, [(int(f), int(n)) for f, n in zip(firsts, lengths)]
-
-
-_MADV_DONTNEED = 4
-
-
-def release_mapped_pages(paths: Iterable[str]) -> int:
-    """Drop this process's resident pages of the memory-mapped files `paths` (Linux:
-    `madvise(MADV_DONTNEED)` over their mappings in /proc/self/maps); the bytes stay valid and are
-    read again from the page cache or the file when touched. Safe for the read-only mappings of the
-    `datasets` Arrow cache. Returns the bytes advised (0 elsewhere than Linux)."""
-    wanted = {os.path.realpath(p) for p in paths}
-    if not wanted or not sys.platform.startswith("linux"):
-        return 0
-    try:
-        maps = Path("/proc/self/maps").read_text().splitlines()
-        madvise = _libc().madvise
-    except (OSError, AttributeError):
-        return 0
-    advised = 0
-    for line in maps:
-        fields = line.split(None, 5)
-        if len(fields) < 6 or fields[5] not in wanted or "w" in fields[1]:
-            continue
-        low, high = (int(x, 16) for x in fields[0].split("-"))
-        if madvise(ctypes.c_void_p(low), ctypes.c_size_t(high - low), _MADV_DONTNEED) == 0:
-            advised += high - low
-    return advised
-
-
-_LIBC = []
-
-
-def _libc():
-    if not _LIBC:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        libc.madvise.restype = ctypes.c_int
-        _LIBC.append(libc)
-    return _LIBC[0]
 
 
 def staging_prefix(stage: str, pid: int | None = None) -> str:

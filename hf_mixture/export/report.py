@@ -66,6 +66,9 @@ def format_report(summary: dict, entries: Sequence[EntryStats]) -> str:
         f"{'expected':>10}{'realised':>10}"
     )
     lines = [f"stage {summary['stage']}: {summary['rows']} rows in {summary['num_shards']} shard(s)", header]
+    if summary.get("reused_entries"):
+        reused = ", ".join(summary["reused_entries"])
+        lines.insert(1, f"reused from the work folder (not built again): {reused}")
     for e in entries:
         lines.append(
             f"{e.name[:27]:<28}{e.read:>9}{sum(e.dropped.values()):>9}{e.sampled:>9}"

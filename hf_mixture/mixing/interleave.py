@@ -45,18 +45,8 @@ def mix_entries(
     MAX_DRAWS_PER_ROW draws per row (`expected_draws`)."""
     sizes = [len(part) for part in parts]
     probabilities = entry_probabilities(groups, sizes, weights, batch_sizes, batch_size)
-    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(parts)
-    for name, size, probability, why in zip(names, sizes, probabilities, reasons):
-        if size == 0:
-            warnings.warn(
-                f"entry {name!r} has no rows {why}; left out of the mix", EmptyEntryWarning, stacklevel=2
-            )
-        elif probability <= 0:
-            warnings.warn(
-                f"entry {name!r} is in a group whose share is 0 (weights / batch_sizes); left out of the mix",
-                EmptyEntryWarning,
-                stacklevel=2,
-            )
+    warn_empty_entries(names, sizes, why_empty, stacklevel=3)
+    warn_zero_share_entries(names, sizes, probabilities, stacklevel=3)
     kept = [i for i, (size, p) in enumerate(zip(sizes, probabilities)) if size and p > 0]
     if not kept:
         return None, probabilities
@@ -66,7 +56,7 @@ def mix_entries(
         kept_sizes = [sizes[i] for i in kept]
         total = sum(probabilities[i] for i in kept)
         kept_probabilities = [probabilities[i] / total for i in kept]
-        _check_draws(kept_sizes, kept_probabilities, stopping_strategy, [names[i] for i in kept])
+        check_draws(kept_sizes, kept_probabilities, stopping_strategy, [names[i] for i in kept])
         mixed = datasets.interleave_datasets(
             [parts[i] for i in kept],
             probabilities=kept_probabilities,
@@ -86,7 +76,7 @@ def expected_draws(sizes: Sequence[int], probabilities: Sequence[float], stoppin
     return min(needed) if stopping_strategy == "first_exhausted" else max(needed)
 
 
-def _check_draws(
+def check_draws(
     sizes: list[int], probabilities: list[float], stopping_strategy: str, names: list[str]
 ) -> None:
     draws = expected_draws(sizes, probabilities, stopping_strategy)
@@ -99,6 +89,35 @@ def _check_draws(
             f"every row (the limit is {limit}); raise its group's weight, or use stopping_strategy "
             "first_exhausted"
         )
+
+
+def warn_empty_entries(
+    names: Sequence[str], sizes: Sequence[int], why_empty: Sequence[str] | None = None, stacklevel: int = 2
+) -> None:
+    """An EmptyEntryWarning for each entry with no rows (it is left out of the mix), saying why
+    (`why_empty[i]`, e.g. from `EntryStats.why_empty`) when given."""
+    reasons = [f"({why})" for why in why_empty] if why_empty else ["after filters and sampling"] * len(names)
+    for name, size, why in zip(names, sizes, reasons):
+        if size == 0:
+            warnings.warn(
+                f"entry {name!r} has no rows {why}; left out of the mix",
+                EmptyEntryWarning,
+                stacklevel=stacklevel,
+            )
+
+
+def warn_zero_share_entries(
+    names: Sequence[str], sizes: Sequence[int], probabilities: Sequence[float], stacklevel: int = 2
+) -> None:
+    """An EmptyEntryWarning for each entry with rows whose group's share is 0 (a weight of 0, or
+    a `batch_sizes` factor of 0 without `stage.batch_size`): it is left out of the mix."""
+    for name, size, probability in zip(names, sizes, probabilities):
+        if size and probability <= 0:
+            warnings.warn(
+                f"entry {name!r} is in a group whose share is 0 (weights / batch_sizes); left out of the mix",
+                EmptyEntryWarning,
+                stacklevel=stacklevel,
+            )
 
 
 def rows_per_entry(
