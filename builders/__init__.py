@@ -10,6 +10,7 @@ from builders.echo4o import Echo4oBuilder
 from builders.gpt_image_edit import GptImageEditBuilder
 from builders.grand import GrandBuilder
 from builders.laion import LaionBuilder
+from builders.llava import LlamaFactoryBuilder, LlavaBuilder, ShareGptBuilder
 from builders.mammoth import MammothBuilder
 from builders.options import BuilderOptionsError
 from builders.reflect_dit import ReflectDitBuilder
@@ -38,6 +39,9 @@ BUILDERS: dict[str, type[EntryBuilder]] = {
             MammothBuilder,
             GrandBuilder,
             VisualWebInstructBuilder,
+            LlavaBuilder,
+            ShareGptBuilder,
+            LlamaFactoryBuilder,
         )
     },
 }
@@ -67,6 +71,15 @@ def builder_problems(name, options) -> list[tuple[str, str]]:
     except BuilderOptionsError as err:
         return [("builder_options", str(err))]
     return []
+
+
+def default_preprocess_fn(name) -> str | None:
+    """The preprocess function an entry of builder `name` (None: the default builder) uses when it
+    names none: LaViDa-O payload records for `tabular`, the conversations of the user's own data
+    builders; None when the builder has no default."""
+    name = DEFAULT_BUILDER if name is None else name
+    cls = BUILDERS.get(name) if isinstance(name, str) else None
+    return getattr(cls, "PREPROCESS_FN", None)
 
 
 def builder_file_types(name) -> tuple[str, ...]:

@@ -11,7 +11,10 @@ from hf_mixture.sources.tables import TableReader
 
 
 class TabularBuilder(EntryBuilder):
-    """Reads the entry's files as tables; the preprocess function gives the rows their shape."""
+    """Reads the entry's files as tables; the preprocess function gives the rows their shape. An
+    entry naming none holds LaViDa-O payload records (as LaViDa-O reads such entries)."""
+
+    PREPROCESS_FN = "lavida_payload"
 
     PIECES = "row_groups"
 

@@ -36,7 +36,11 @@ class VisualWebInstructBuilder(SourceBuilder):
     def read_tables(self) -> Iterator[pa.Table]:
         folder = self.folder_of_option(self.options.image_folder)
         for path in self.entry.files:
-            yield from self.tables_of(self.kept(self._records(path), lambda r: _row(r, folder)))
+            yield from self.tables_of(self.kept(self._records(path), lambda r: self.normalise(r, folder)))
+
+    def normalise(self, record: dict, folder: str | None) -> dict:
+        """A row of SCHEMA from one record (SkipRow to drop it)."""
+        return _row(record, folder)
 
     def _records(self, path: str) -> Iterator[dict]:
         if not path.lower().endswith(".parquet"):

@@ -594,6 +594,57 @@ def make_visualwebinstruct() -> None:
     )
 
 
+def make_llava_user() -> None:
+    """A user's own LLaVA-style JSON (the second seed): `image` a string with `width`/`height` and no
+    `<image>` token; and a two-image record with `<image><image>` and an `images` list."""
+    base = SOURCES / "llava_user"
+    write(base / "images" / "000443568.jpg", encoded(picture(1001)))
+    write(base / "images" / "pair_a.jpg", encoded(picture(1002)))
+    write(base / "images" / "pair_b.jpg", encoded(picture(1003)))
+    single = {
+        "image": "000443568.jpg",
+        "width": 700,
+        "height": 700,
+        "conversations": [
+            {"from": "human", "value": "Write a detailed description of this image..."},
+            {"from": "gpt", "value": "The image is of a pair of silver earrings..."},
+        ],
+    }
+    pair = {
+        "conversations": [
+            {"from": "human", "value": "<image><image>Compare these two images."},
+            {"from": "gpt", "value": "Both images show different aspects..."},
+        ],
+        "images": ["pair_a.jpg", "pair_b.jpg"],
+    }
+    write_json(base / "data.json", [single, pair])
+
+
+def make_llamafactory() -> None:
+    """A LLaMA-Factory dataset folder: `dataset_info.json` naming an OpenAI-style ShareGPT file
+    (`messages` with `role`/`content`), images relative to the folder (its default `media_dir`)."""
+    base = SOURCES / "llamafactory"
+    write(base / "images" / "cat.jpg", encoded(picture(1004)))
+    write_json(
+        base / "dataset_info.json",
+        {
+            "my_vlm_dataset": {
+                "file_name": "data.json",
+                "formatting": "sharegpt",
+                "columns": {"messages": "messages", "images": "images"},
+                "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                         "assistant_tag": "assistant", "system_tag": "system"},
+            }
+        },
+    )  # fmt: skip
+    messages = [
+        {"role": "system", "content": "You describe images briefly."},
+        {"role": "user", "content": "<image>What is in the picture?"},
+        {"role": "assistant", "content": "A coloured test pattern."},
+    ]
+    write_json(base / "data.json", [{"messages": messages, "images": ["images/cat.jpg"]}])
+
+
 def make_source_samples() -> None:
     """Write every source sample under demo/sources/ (from scratch)."""
     shutil.rmtree(SOURCES, ignore_errors=True)
@@ -608,5 +659,7 @@ def make_source_samples() -> None:
         make_mammoth,
         make_grand,
         make_visualwebinstruct,
+        make_llava_user,
+        make_llamafactory,
     ):
         make()

@@ -151,8 +151,10 @@ def _flags(mask, null_as: bool) -> np.ndarray:
 
 def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None) -> pa.Table:
     """LaViDa-O's fix, at build time: a row with images and no `<image>` token anywhere gets
-    `<image>\\n` in front of its first turn (counted in `repairs` as `repair:image_token_added`)."""
-    has_images = _list_lengths(table["images"]) > 0
+    `<image>\\n` in front of its first turn, one `<image>` per image (LaViDa-O adds one, the same
+    for the usual single image); counted in `repairs` as `repair:image_token_added`."""
+    n_images = _list_lengths(table["images"])
+    has_images = n_images > 0
     if not has_images.any():
         return table
     needs = has_images & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
@@ -164,7 +166,7 @@ def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None
     for row in np.flatnonzero(needs):
         turns = conversations[row]
         if turns:
-            turns[0] = {**turns[0], "value": f"{IMAGE_TOKEN}\n{turns[0]['value'] or ''}"}
+            turns[0] = {**turns[0], "value": f"{IMAGE_TOKEN * int(n_images[row])}\n{turns[0]['value'] or ''}"}
     column = pa.array(conversations, type=REFERENCE_SCHEMA.field("conversations").type)
     return table.set_column(table.schema.get_field_index("conversations"), "conversations", column)
 

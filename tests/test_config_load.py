@@ -4,7 +4,7 @@ problem reported at once with file, line, entry and key."""
 import pytest
 from factories import t2i_entry, t2i_table, write_stage
 
-from hf_mixture.config.load import load_stage_config
+from hf_mixture.config.load import ConfigWarning, load_stage_config
 from hf_mixture.errors import ConfigError
 
 LAVIDA_FILE = """\
@@ -134,10 +134,14 @@ def test_the_preprocess_function_columns_must_be_loaded(tmp_path):
     assert "preproces_text_to_image_generation_s3 reads ['caption']" in message
 
 
-def test_unknown_process_fn_kwargs_are_named_with_the_accepted_ones(tmp_path):
+def test_unknown_process_fn_kwargs_warn_with_the_closest_name_and_are_not_passed(tmp_path):
     entry = t2i_entry(t2i_table(tmp_path, 1), process_fn_kwargs={"caption_keys": "x"})
-    (message,) = problems(write_stage(tmp_path / "s.yaml", [entry]))
-    assert "takes no 'caption_keys'" in message and "caption_key" in message
+    path = write_stage(tmp_path / "s.yaml", [entry])
+    with pytest.warns(ConfigWarning, match="takes no 'caption_keys', ignored; did you mean 'caption_key'"):
+        config = load_stage_config(path)
+    assert config.entries[0].process_fn_kwargs == {}
+    with pytest.raises(ConfigError, match="takes no 'caption_keys'.*--strict"):
+        load_stage_config(path, strict=True)
 
 
 def test_unknown_stopping_strategy_lists_the_allowed(tmp_path):

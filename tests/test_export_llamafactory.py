@@ -10,9 +10,15 @@ import pytest
 from PIL import Image
 
 from hf_mixture.cli.main import main
+from hf_mixture.export.export_report import EXPORT_REPORT
 from hf_mixture.export.exporter import ExportError
 from hf_mixture.export.folder import read_stage_columns, stage_num_rows
-from hf_mixture.export.llamafactory import LlamaFactoryExporter
+from hf_mixture.export.llamafactory import (
+    DEFAULT_TASKS,
+    LlamaFactoryExporter,
+    fill_placeholder,
+    stored_micro_conditions,
+)
 
 DEFAULT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
 
@@ -53,11 +59,19 @@ def llamafactory_load(dataset_dir: Path, name: str) -> list[dict]:
     return examples
 
 
+ALL_TASKS = ("t2i", "edit", "understanding", "grounding", "planning", "reflection")
+
+
+def export_all(demo_folder, to, fmt="jsonl"):
+    """Every row of s3-unified, generation rows included."""
+    exporter = LlamaFactoryExporter(demo_folder, "s3-unified", to, fmt, tasks=ALL_TASKS, generation=True)
+    return exporter.run(progress=False)
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
 def test_export_reads_back_as_llamafactory_reads_it(demo_folder, tmp_path, fmt):
-    result = LlamaFactoryExporter(demo_folder, "s3-unified", tmp_path / "lf", fmt).run(progress=False)
+    result = export_all(demo_folder, tmp_path / "lf", fmt)
     rows = llamafactory_load(tmp_path / "lf", "s3-unified")
-
     assert len(rows) == result.total_rows == stage_num_rows(demo_folder, "s3-unified")
     assert json.loads((tmp_path / "lf/dataset_info.json").read_text()) == {
         "s3-unified": {
@@ -70,8 +84,79 @@ def test_export_reads_back_as_llamafactory_reads_it(demo_folder, tmp_path, fmt):
     assert [(r["id"], r["source"], r["task"]) for r in rows] == [tuple(r.values()) for r in stored]
 
 
+@pytest.mark.parametrize("stage", ["s1-gnd", "s3-unified"])
+def test_default_export_has_no_placeholder_and_no_generation_row(demo_folder, tmp_path, stage):
+    LlamaFactoryExporter(demo_folder, stage, tmp_path / "lf").run(progress=False)
+    rows = llamafactory_load(tmp_path / "lf", stage)
+    assert rows and {r["task"] for r in rows} <= set(DEFAULT_TASKS)
+    text = [m["value"] for r in rows for m in r["conversations"]]
+    assert not [t for t in text if "[[" in t or "<image_gen" in t]
+    assert all(r["image_gen"] == [] for r in rows)
+
+
+def test_export_report_adds_up_by_source_and_reason(demo_folder, tmp_path, capsys):
+    args = ["export", "llamafactory", str(demo_folder), "--stage", "s3-unified", "--to", str(tmp_path / "lf")]
+    assert main([*args, "--no-progress"]) == 0
+    report = json.loads((tmp_path / "lf" / EXPORT_REPORT).read_text())
+    stored = read_stage_columns(demo_folder, "s3-unified", ["source", "task"]).to_pylist()
+    assert report["read"] == len(stored)
+    assert report["exported"] == len(read_rows(tmp_path / "lf/s3-unified.jsonl"))
+    assert report["exported"] + sum(report["not_exported"].values()) == report["read"]
+    for name, source in report["sources"].items():
+        assert source["read"] == sum(r["source"] == name for r in stored)
+        assert source["exported"] + sum(source["not_exported"].values()) == source["read"]
+    assert report["not_exported"]["task:t2i"] == sum(r["task"] == "t2i" for r in stored)
+    assert report["not_exported"]["generation:not_requested"] > 0  # feedback-conditioned generation rows
+    table = capsys.readouterr().out
+    assert f"{report['exported']} of {report['read']} rows exported" in table and "task:t2i" in table
+
+
+def test_a_stage_with_nothing_exportable_is_an_error(demo_folder, tmp_path, capsys):
+    args = ["export", "llamafactory", str(demo_folder), "--stage", "s2-256", "--to", str(tmp_path / "lf")]
+    assert main([*args, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to export for llamafactory" in err and "task:t2i" in err and "--generation" in err
+    assert "Traceback" not in err and not (tmp_path / "lf" / "dataset_info.json").exists()
+
+
+def test_tasks_choose_the_rows(demo_folder, tmp_path):
+    exporter = LlamaFactoryExporter(demo_folder, "s3-unified", tmp_path / "lf", tasks=["grounding"])
+    result = exporter.run(progress=False)
+    rows = llamafactory_load(tmp_path / "lf", "s3-unified")
+    assert {r["task"] for r in rows} == {"grounding"} and result.tally.reasons()["task:understanding"] > 0
+
+
+def test_unknown_task_is_refused():
+    with pytest.raises(ExportError, match="unknown task"):
+        LlamaFactoryExporter("x", "s", "y", tasks=["captioning"])
+
+
+def test_generation_rows_only_when_asked_with_the_placeholder_filled(demo_folder, tmp_path):
+    export_all(demo_folder, tmp_path / "lf")
+    rows = llamafactory_load(tmp_path / "lf", "s3-unified")
+    stored = read_stage_columns(demo_folder, "s3-unified", ["original_width", "original_height", "gen_score"])
+    first = stored.to_pylist()
+    t2i = next((r, s) for r, s in zip(rows, first) if r["task"] == "t2i")
+    prompt = t2i[0]["conversations"][0]["value"]
+    assert "[[" not in prompt
+    assert (
+        f"ORIGINAL WIDTH : {t2i[1]['original_width']}; ORIGINAL HEIGHT : {t2i[1]['original_height']}"
+        in prompt
+    )
+    assert f"SCORE : {t2i[1]['gen_score']:.3f}" in prompt
+
+
+def test_placeholder_is_removed_when_nothing_is_stored():
+    assert (
+        fill_placeholder("Generate a cat [[micro_conds_texts]]. Plan it.", "") == "Generate a cat. Plan it."
+    )
+    assert fill_placeholder("a cat [[micro_conds_texts]]", "SCORE : 6.000") == "a cat SCORE : 6.000"
+    row = {"original_width": None, "original_height": None, "gen_score": None, "hpsv2": None}
+    assert stored_micro_conditions(row) == ""
+
+
 def test_generation_targets_are_a_separate_column_never_counted_as_image(demo_folder, tmp_path):
-    LlamaFactoryExporter(demo_folder, "s3-unified", tmp_path / "lf", "jsonl").run(progress=False)
+    export_all(demo_folder, tmp_path / "lf")
     rows = llamafactory_load(tmp_path / "lf", "s3-unified")
     t2i = [r for r in rows if r["task"] == "t2i"]
     edits = [r for r in rows if r["task"] == "edit"]
@@ -87,7 +172,7 @@ def test_generation_targets_are_a_separate_column_never_counted_as_image(demo_fo
 
 
 def test_images_are_written_once_each(demo_folder, tmp_path):
-    result = LlamaFactoryExporter(demo_folder, "s3-unified", tmp_path / "lf", "jsonl").run(progress=False)
+    result = export_all(demo_folder, tmp_path / "lf")
     files = [p for p in (tmp_path / "lf/images").rglob("*") if p.is_file()]
     rows = read_rows(tmp_path / "lf/s3-unified.jsonl")
     referenced = {p for r in rows for p in r["images"] + r["image_gen"]}
@@ -108,7 +193,7 @@ def test_a_row_breaking_the_image_count_stops_the_export_naming_the_row(demo_cop
 
     expected = rf"row '{first_id}' .* {n_images + 1} <image> token\(s\) for {n_images} image\(s\)"
     with pytest.raises(ExportError, match=expected):
-        LlamaFactoryExporter(demo_copy, "s3-unified", tmp_path / "lf", "jsonl").run(progress=False)
+        export_all(demo_copy, tmp_path / "lf")
 
 
 def test_cli_export_llamafactory(demo_folder, tmp_path, capsys):

@@ -53,9 +53,10 @@ def test_sharegpt_4o_edit_t2i_appends_the_micro_conditions():
 
 def test_pica_banana_triplet():
     row = {"local_input_image": "/d/in.png", "local_output_image": "/d/out.png", "text": "add a hat"}
-    assert call("process_pica_banana", row) == edit(
-        ["/d/in.png"], "/d/out.png", "<image> <image_gen_enc>  add a hat"
-    )
+    assert call("process_pica_banana", row) == {
+        **edit(["/d/in.png"], "/d/out.png", "<image> <image_gen_enc>  add a hat"),
+        "reweight": False,  # LaViDa-O's process_pica_banana always sets it
+    }
 
 
 def test_metaquery_paths_are_relative_to_dir_name_and_the_prompt_is_single_spaced():
@@ -99,7 +100,24 @@ def test_uniworld_edit_maps_encoder_paths_to_image_indices():
         "image_gen": ["/data/uw/out.png"],
         "image_gen_enc": [0],
         "pad_image_gen": True,
+        "reweight": False,  # LaViDa-O: is_edit and do_reweight and 2 images
     }
+
+
+def test_uniworld_takes_folder_from_the_record_as_lavida_o_does():
+    row = {"image": ["in.png"], "image_gen": ["/abs/out.png"], "image_gen_enc": ["in.png"], "is_edit": True,
+           "conversations": TURNS, "folder": "/rec"}  # fmt: skip
+    record = call("process_uniworld", row, folder="/kwarg")
+    assert record["images"] == ["/rec/in.png"] and record["image_gen"] == ["/abs/out.png"]
+
+
+def test_uniworld_do_reweight_sets_reweight_on_a_two_image_edit():
+    row = {"image": ["in.png"], "image_gen": ["out.png"], "image_gen_enc": ["in.png"], "is_edit": True,
+           "conversations": TURNS}  # fmt: skip
+    assert call("process_uniworld", row, do_reweight=True)["reweight"] is True
+    turns = [{"from": "human", "value": "<image> what?"}, {"from": "gpt", "value": "a"}]
+    understanding = {**row, "image_gen": [], "image_gen_enc": [], "is_edit": False, "conversations": turns}
+    assert "reweight" not in call("process_uniworld", understanding, do_reweight=True)
 
 
 def test_uniworld_pads_when_two_images_in_all_and_crops_a_single_target():

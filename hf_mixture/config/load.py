@@ -395,8 +395,7 @@ def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict) -> d
     if not isinstance(kwargs, dict):
         problems.error((*path, "process_fn_kwargs"), f"{label}: process_fn_kwargs: expected a mapping")
         kwargs = {}
-    fields["process_fn_kwargs"] = kwargs
-    _check_kwargs(problems, path, label, fields["preprocess_fn"], kwargs)
+    fields["process_fn_kwargs"] = _check_kwargs(problems, path, label, fields["preprocess_fn"], kwargs)
     columns = item.get("columns")
     if columns is not None and (
         not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
@@ -444,7 +443,9 @@ def _builder_columns(fields: dict) -> list[str] | None:
 
 
 def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) -> str:
-    name = item.get("preprocess_fn")
+    from builders import default_preprocess_fn
+
+    name = item.get("preprocess_fn") or default_preprocess_fn(item.get("builder"))
     if not isinstance(name, str) or not name:
         problems.error(
             (*path, "preprocess_fn"),
@@ -482,32 +483,44 @@ def _box_format(problems: _Problems, value) -> str:
     return value
 
 
-def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kwargs: dict) -> None:
+def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kwargs: dict) -> dict:
+    """The kwargs the function is called with. A keyword LaViDa-O's function declares that changes
+    nothing here (`no_effect_kwargs`) is accepted and left out; an unknown one is a warning with
+    the closest known name (an error under --strict) and left out; a stage option is an error."""
     try:
         function = get_preprocess(fn_name) if fn_name else None
     except KeyError:
-        return
+        return kwargs
     accepted = function.accepted_kwargs() if function else None
-    for key in kwargs:
+    no_effect = function.no_effect_kwargs() if function else {}
+    kept = {}
+    for key, value in kwargs.items():
         if key in STAGE_OPTIONS:
             problems.error(
                 (*path, "process_fn_kwargs", key),
                 f"{label}: process_fn_kwargs: {key!r} is a stage option; set it once under `stage:`",
             )
+        elif key in no_effect:
             continue
-        if accepted is not None and key not in accepted:
-            problems.error(
+        elif accepted is not None and key not in accepted:
+            known = [*accepted, *no_effect]
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.warn(
                 (*path, "process_fn_kwargs", key),
-                f"{label}: process_fn_kwargs: {fn_name} takes no {key!r}; "
-                f"it takes: {', '.join(accepted) or 'nothing'}",
+                f"{label}: process_fn_kwargs: {fn_name} takes no {key!r}, ignored; {hint}"
+                f"it takes: {', '.join(known) or 'nothing'}",
             )
+        else:
+            kept[key] = value
     hints = function.kwarg_hints() if function else {}
-    for key, value in kwargs.items():
+    for key, value in kept.items():
         if key in hints and not matches(value, hints[key]):
             problems.error(
                 (*path, "process_fn_kwargs", key),
                 f"{label}: process_fn_kwargs: {key}: expected {describe(hints[key])}, got {value!r}",
             )
+    return kept
 
 
 def _max_enc_images(problems: _Problems, path: tuple, label: str, raw) -> MaxEncImages | None:

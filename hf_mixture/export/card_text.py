@@ -36,12 +36,18 @@ print(next(iter(stream))["conversations"])
 from datasets.distributed import split_dataset_by_node
 
 rank_stream = split_dataset_by_node(stream, rank=0, world_size=8)
+
+# the rows of one source, read with parquet pushdown; the card declares the whole stage's split
+# size, so skip that check (without verification_mode: NonMatchingSplitsSizesError)
+name = ds["source"][0]
+one_source = load_dataset(
+    "{target}", "{stage}", split="train", filters=[("source", "=", name)], verification_mode="no_checks"
+)
 ```
 
 `images` are the understanding-branch inputs (one per `<image>` token), `image_gen` the generation
 targets (one per `<image_gen>` token) and `image_gen_enc` indices into `images` fed to the generation
-encoder (one per `<image_gen_enc>` token). Filter by source with parquet pushdown, e.g.
-`load_dataset(..., filters=[("source", "=", "NAME")])`.
+encoder (one per `<image_gen_enc>` token).
 """
 
 

@@ -3,7 +3,8 @@ parquet batches, write each image once as a file under the export folder, conver
 record, check it, and write records as JSON, JSONL or parquet. Nothing holds the whole stage.
 
 A subclass implements `convert(row, media) -> dict` and `finish(result)` (its metadata files), and
-may override `check(record)` and `file_key(row)` (which data file a row goes to).
+may override `skip_reason(row)` (a row the target cannot learn from is not exported, counted by
+reason in `export_report.json`), `check(record)` and `file_key(row)` (which data file a row goes to).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from hf_mixture.errors import HfMixtureError
+from hf_mixture.export.export_report import EXPORT_REPORT, ExportTally, write_export_report
 from hf_mixture.export.folder import iter_stage_batches, stage_num_rows
 
 FORMATS = ("json", "jsonl", "parquet")
@@ -38,6 +40,8 @@ class ExportResult:
     rows: dict[str, int] = field(default_factory=dict)
     data_files: dict[str, Path] = field(default_factory=dict)
     images_written: int = 0
+    tally: ExportTally = field(default_factory=ExportTally)
+    summary: dict = field(default_factory=dict)
 
     @property
     def total_rows(self) -> int:
@@ -146,9 +150,17 @@ class Exporter:
         """The record of one stored row (image columns hold `{bytes, path}` dicts)."""
         raise NotImplementedError
 
+    def skip_reason(self, row: dict) -> str | None:
+        """Why a stored row is not exported (a reason code for the report), or None to export it."""
+        return None
+
     def check(self, record: dict) -> str | None:
         """What is wrong with a record for the target framework, or None."""
         return None
+
+    def summary(self) -> dict:
+        """What the export report says about the run besides the counts (target, stage, choices)."""
+        return {"target": self.name, "stage": self.stage, "format": self.fmt}
 
     def file_key(self, row: dict) -> str:
         """Which data file a row goes to (default: one file per stage)."""
@@ -162,7 +174,9 @@ class Exporter:
         """Write the framework's metadata files once every row is written."""
 
     def run(self, *, progress: bool = True) -> ExportResult:
-        """Export every row of the stage; raises ExportError naming the first bad row."""
+        """Export every row of the stage the target can learn from, counting the others by reason in
+        `<to>/export_report.json`. Raises ExportError naming the first bad row, or when no row of
+        the stage is exportable."""
         self.to_dir.mkdir(parents=True, exist_ok=True)
         media, writers = MediaWriter(self.to_dir), {}
         result = ExportResult(self.to_dir, self.stage)
@@ -171,7 +185,7 @@ class Exporter:
             with tqdm(total=total, desc=f"{self.name} {self.stage}", unit="row", disable=not progress) as bar:
                 for batch in iter_stage_batches(self.out_dir, self.stage):
                     for row in batch.to_pylist():
-                        self._export_row(row, media, writers)
+                        self._export_row(row, media, writers, result.tally)
                     bar.update(batch.num_rows)
         finally:
             for writer in writers.values():
@@ -179,10 +193,29 @@ class Exporter:
         result.rows = {key: w.count for key, w in writers.items()}
         result.data_files = {key: w.path for key, w in writers.items()}
         result.images_written = media.written
+        result.summary = self.summary()
+        write_export_report(self.to_dir, result.summary, result.tally, total)
+        if not result.tally.exported:
+            raise self._nothing_exported(result.tally)
         self.finish(result)
         return result
 
-    def _export_row(self, row: dict, media: MediaWriter, writers: dict) -> None:
+    def empty_hint(self) -> str:
+        """What to do when no row of a stage is exportable."""
+        return "Export another stage."
+
+    def _nothing_exported(self, tally: ExportTally) -> ExportError:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(tally.reasons().items()))
+        return ExportError(
+            f"{self.out_dir}/{self.stage}: nothing to export for {self.name}: all {tally.read} rows are "
+            f"left out ({reasons}; see {self.to_dir}/{EXPORT_REPORT}). {self.empty_hint()}"
+        )
+
+    def _export_row(self, row: dict, media: MediaWriter, writers: dict, tally: ExportTally) -> None:
+        reason = self.skip_reason(row)
+        tally.count(row.get("source") or "", reason)
+        if reason is not None:
+            return
         record = self.convert(row, media)
         problem = self.check(record)
         if problem:

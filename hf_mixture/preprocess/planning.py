@@ -16,7 +16,7 @@ from hf_mixture.errors import SkipRow
 from hf_mixture.preprocess.common import as_list, join_prefix, optional_score, required_text, text_list, turns
 from hf_mixture.preprocess.editing import edit_prompt
 from hf_mixture.preprocess.registry import preprocess_fn
-from hf_mixture.preprocess.text_to_image import SCORE_COLUMN
+from hf_mixture.preprocess.text_to_image import SCORE_COLUMN, caption_columns, pick_caption_key
 from hf_mixture.schema import MICRO_CONDITIONS
 
 CAPTION_PROMPT = "Generate an image with the caption: {caption} " + MICRO_CONDITIONS + "."
@@ -66,7 +66,7 @@ def _split(row: dict, column: str) -> list[str]:
 
 
 def _s3_loc_needs(kwargs: dict) -> list[str]:
-    needs = ["s3_path", kwargs.get("caption_key", "caption")]
+    needs = ["s3_path", *caption_columns(kwargs)]
     if not kwargs.get("no_plan"):
         needs.append("grounding_text")
     if kwargs.get("add_feedback"):
@@ -86,6 +86,8 @@ def text_to_image_s3_loc(
     s3_prefix_enc: str | None = None,
     max_reflection: int = 5,
     random_truncate: bool = True,
+    random_caption_keys=None,
+    no_drop_keys=None,
 ) -> dict:
     """Planning T2I: a caption, then the layout (`grounding_text`) and the image.
 
@@ -94,10 +96,11 @@ def text_to_image_s3_loc(
     past generations (`negatives`, `;`-separated, joined to `s3_prefix_enc`) and their
     `negative_reasons` join the prompt as understanding images. Which negatives, and how many, is
     drawn with `rng` - the row's content, not an augmentation - so a rebuild shows the same ones.
-    `random_truncate` is a training-time option, accepted and left to the trainer."""
+    `random_caption_keys` picks the caption column with `rng`, as in the plain T2I function;
+    `random_truncate` and `no_drop_keys` are training-time options, accepted and left to the trainer."""
     if plan_only and no_plan:
         raise ValueError("process_fn_kwargs: plan_only and no_plan exclude each other; set one of them")
-    caption = required_text(row, caption_key)
+    caption = required_text(row, pick_caption_key(rng, caption_key, random_caption_keys))
     feedback, images = "", []
     if add_feedback:
         feedback, images = _feedback(row, rng, s3_prefix_enc, max_reflection)
@@ -126,24 +129,34 @@ def _feedback(row: dict, rng, prefix: str | None, max_reflection: int) -> tuple[
     return text, [join_prefix(prefix, negatives[i]) for i in picks]
 
 
-@preprocess_fn(
-    "preproces_text_to_image_generation_layout_sam", needs=["caption", "s3_path", "cap_short", "cap_detail"]
-)
+def _layout_sam_needs(kwargs: dict) -> list[str]:
+    return list(dict.fromkeys([kwargs.get("caption_key", "caption"), "s3_path", "cap_short", "cap_detail"]))
+
+
+@preprocess_fn("preproces_text_to_image_generation_layout_sam", needs=_layout_sam_needs)
 def text_to_image_layout_sam(
-    row: dict, *, rng, s3_prefix: str | None = None, plan_only: bool = False, no_plan: bool = False
+    row: dict,
+    *,
+    rng,
+    s3_prefix: str | None = None,
+    plan_only: bool = False,
+    no_plan: bool = False,
+    caption_key: str = "caption",
+    caption_drop: float = CAPTION_DROP_PROBABILITY,
 ) -> dict:
     """Layout-SAM: a caption and region layout (`cap_short`, or `cap_detail` with a request for
     per-region descriptions), then the image.
 
     Two draws with `rng`, in this order, are the row's content (LaViDa-O draws them per call; the
     trainer has no other place to do them): detail layout with probability 0.4, then the caption
-    replaced by "an image with region captions." with probability 0.1. LaViDa-O's `crop_parms`
+    replaced by "an image with region captions." with probability `caption_drop` (LaViDa-O's 0.1;
+    the caption is read from `caption_key`). LaViDa-O's `crop_parms`
     (a fixed resize + crop of the target) has no column in the unified schema and is not applied:
     the layout refers to that crop, so these rows need a schema column to be exact (see report)."""
     if plan_only and no_plan:
         raise ValueError("process_fn_kwargs: plan_only and no_plan exclude each other; set one of them")
     detail = bool(rng.random() < DETAIL_PROBABILITY)
-    caption = DROPPED_CAPTION if rng.random() < CAPTION_DROP_PROBABILITY else required_text(row, "caption")
+    caption = DROPPED_CAPTION if rng.random() < caption_drop else required_text(row, caption_key)
     plan = None if no_plan else required_text(row, "cap_detail" if detail else "cap_short")
     request = " " if no_plan else PLAN_REQUEST + (DETAIL_REQUEST if detail else "")
     record = {
@@ -170,18 +183,20 @@ def gpt_edit_loc_gnd(
     s3_prefix: str | None = None,
     template: str = "",
     no_template: bool = False,
+    t2i: bool = False,
 ) -> dict:
     """Reasoning edits: the answer first states the edit regions (`grounding_text`), with a reason
     chosen by the edit type - the row's `edit_type` when set, else the kwarg `task` (add, remove,
     swap/replace, adjust; anything else "editing", a wording inferred from the spec) - then the
-    image, or `<image_gen_fake>` with no target when `plan_only`. No `reweight` key."""
+    image, or `<image_gen_fake>` with no target when `plan_only`. No `reweight` key. `t2i` appends
+    the micro-condition placeholder to the prompt, as LaViDa-O does."""
     sources = [join_prefix(s3_prefix, p) for p in text_list(row, "input_paths")]
     if not sources:
         raise SkipRow("preprocess:no_source_image")
     edit_type = row.get("edit_type") or task
     reason = EDIT_REASONS.get(str(edit_type).strip().lower(), EDIT_REASON_OTHER)
     instruction = required_text(row, "instruction") + EDIT_PLAN_REQUEST
-    human = edit_prompt(len(sources), instruction, template=template, no_template=no_template)
+    human = edit_prompt(len(sources), instruction, template=template, t2i=t2i, no_template=no_template)
     answer = f"Sure {reason} {required_text(row, 'grounding_text')} " + (
         "<image_gen_fake>" if plan_only else "<image_gen>"
     )

@@ -31,6 +31,26 @@ TEMPLATE_TEXT = "_template_text"
 # `stage:` keys a function receives by declaring a keyword of the same name (not a process_fn_kwargs key)
 STAGE_OPTIONS = ("box_format",)
 
+_PRINTS = "LaViDa-O only prints the payload"
+_TRAIN_TIME_PIXEL_DIFF = "LaViDa-O computes PIXEL_DIFF from the pixels at training time"
+_TRAIN_TIME_TRUNCATE = "random caption truncation is a training-time augmentation"
+_UNUSED = "LaViDa-O's function declares it and never reads it"
+# Keywords LaViDa-O's function of that name declares (adobe-research/LaVida-O e3a80df,
+# llava/train/data/{text_image,und,interleaved}.py) that change nothing in the rows a build makes:
+# accepted in `process_fn_kwargs` (LaViDa-O's config files pass them) and not passed to ours.
+NO_EFFECT_KWARGS: dict[str, dict[str, str]] = {
+    "preproces_text_to_image_generation_s3_loc": {"do_print": _PRINTS},
+    "preproces_text_to_image_generation_layout_sam": {
+        "do_print": _PRINTS,
+        "random_truncate": _TRAIN_TIME_TRUNCATE,
+    },
+    "preproces_grandf": {"s3_prefix": _UNUSED},
+    "preproces_refcoco_rec": {"s3_prefix": _UNUSED},
+    "process_uniworld": {"s3_prefix": _UNUSED, "pixel_diff": _TRAIN_TIME_PIXEL_DIFF},
+    "process_pica_banana": {"pixel_diff": _TRAIN_TIME_PIXEL_DIFF},
+    "process_gpt_edit_loc_gnd": {"reweight": _UNUSED, "pixel_diff": _TRAIN_TIME_PIXEL_DIFF},
+}
+
 
 @dataclass(frozen=True)
 class PreprocessFunction:
@@ -60,6 +80,11 @@ class PreprocessFunction:
         except (NameError, TypeError):  # a user's function with hints that do not resolve
             return {}
         return {name: hints[name] for name in self.accepted_kwargs() or () if name in hints}
+
+    def no_effect_kwargs(self) -> dict[str, str]:
+        """Keywords LaViDa-O's function declares that change nothing here, with why
+        (`NO_EFFECT_KWARGS`): accepted in `process_fn_kwargs` and not passed to the row function."""
+        return NO_EFFECT_KWARGS.get(self.name, {})
 
     def stage_kwargs(self, settings) -> dict:
         """The stage options (`STAGE_OPTIONS`) the row function declares as keywords, with their
@@ -114,4 +139,11 @@ def _import_user_function(spec: str) -> PreprocessFunction:
 
 
 def _load_builtin_modules() -> None:
-    from hf_mixture.preprocess import editing, grounded, planning, text_to_image, understanding  # noqa: F401
+    from hf_mixture.preprocess import (  # noqa: F401
+        editing,
+        grounded,
+        payload,
+        planning,
+        text_to_image,
+        understanding,
+    )

@@ -18,17 +18,17 @@ PIAT_HASH_COLUMN = "strImagehash"
 PIAT_CAPTION_KEY = "longLLA_captions"
 
 
-def _caption_columns(kwargs: dict, default: str = "caption") -> list[str]:
+def caption_columns(kwargs: dict, default: str = "caption") -> list[str]:
     """The caption columns an entry reads: `random_caption_keys`, else `caption_key`."""
     return list(kwargs.get("random_caption_keys") or [kwargs.get("caption_key", default)])
 
 
 def _t2i_needs(kwargs: dict) -> list[str]:
-    return ["s3_path", *_caption_columns(kwargs)]
+    return ["s3_path", *caption_columns(kwargs)]
 
 
 def _piat_needs(kwargs: dict) -> list[str]:
-    return [PIAT_HASH_COLUMN, *_caption_columns(kwargs, PIAT_CAPTION_KEY)]
+    return [PIAT_HASH_COLUMN, *caption_columns(kwargs, PIAT_CAPTION_KEY)]
 
 
 def pick_caption_key(rng, caption_key: str, random_caption_keys) -> str:

@@ -55,6 +55,18 @@ def vw_instruct(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     }
 
 
+@preprocess_fn("llava_conversations", needs=["image", "conversations"])
+def llava_conversations(row: dict, *, rng) -> dict:
+    """Ours (no LaViDa-O counterpart): a LLaVA / ShareGPT conversation kept verbatim, `image` a
+    list of paths (or none for text-only); the default function of the `llava`, `sharegpt` and
+    `llamafactory` builders."""
+    return {
+        "task": "understanding",
+        "conversations": conversation_list(row.get("conversations")),
+        "images": text_list(row, "image"),
+    }
+
+
 @preprocess_fn("preprocess_reflection_und", needs=["image", "prompts", "results"])
 def reflection_und(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """Reflect-DiT judge rows: a generated image and its prompt; the answer is the critique
