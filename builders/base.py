@@ -138,9 +138,11 @@ class EntryBuilder(datasets.ArrowBasedBuilder):
         drops = self.take_reader_drops()
         self.stats.dropped.update(drops)
         self.stats.read += sum(drops.values())
+        self.stats.add_examples(getattr(drops, "examples", {}))  # ReaderDrops (hf_mixture/stats.py)
 
     def take_reader_drops(self) -> dict:
-        """Rows the source reader skipped since the last call, by reason (and forget them)."""
+        """Rows the source reader skipped since the last call, by reason (and forget them); a
+        `ReaderDrops` also carries examples, added to the entry's report."""
         return {}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ClassVar
 
@@ -28,6 +27,7 @@ from hf_mixture.media.fetch import ImageFetcher
 from hf_mixture.sources.rows import SOURCE_ROW, with_source_rows, without_surrogates
 from hf_mixture.sources.tables import json_records
 from hf_mixture.sources.text import open_text_source
+from hf_mixture.stats import ReaderDrops
 from hf_mixture.storage import Storage, is_remote
 
 BATCH_ROWS = 4096
@@ -64,7 +64,7 @@ class SourceBuilder(EntryBuilder):
     def source_tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
         """`read_tables()` with each row's source position (`SOURCE_ROW`): rows and drops are
         numbered in the order the source has them, so a dropped record moves no other row's id."""
-        self._drops, self._numbered = Counter(), 0
+        self._drops, self._numbered = ReaderDrops(), 0
         for table in self.read_tables():
             if SOURCE_ROW not in table.column_names:
                 table = self.numbered(table)
@@ -84,14 +84,18 @@ class SourceBuilder(EntryBuilder):
     def loaded_columns(self) -> list[str]:
         return list(self.entry.columns) if self.entry.columns else self.schema(self.options).names
 
-    def drop(self, reason: str, count: int = 1) -> None:
-        """Count `count` source rows dropped for `reason` in this pass."""
-        if count:
+    def drop(self, reason: str, count: int = 1, message: str | None = None) -> None:
+        """Count `count` source rows dropped for `reason` in this pass; with `message`, one row: the
+        next source position, kept as an example named as the pipeline names rows
+        (`<entry key>/<source position>`)."""
+        if message is not None:
+            self._drops.note(reason, f"{self.entry.key}/{self._next_source_row()}", message)
+        elif count:
             self._drops[reason] += count
 
-    def take_reader_drops(self) -> dict:
-        drops = dict(getattr(self, "_drops", {}))
-        self._drops = Counter()
+    def take_reader_drops(self) -> ReaderDrops:
+        drops = getattr(self, "_drops", None) or ReaderDrops()
+        self._drops = ReaderDrops()
         return drops
 
     def fetcher(self) -> ImageFetcher:
@@ -126,12 +130,12 @@ class SourceBuilder(EntryBuilder):
             try:
                 row = normalise(record)
             except SkipRow as skip:
-                self.drop(skip.reason)
+                self.drop(skip.reason, message=skip.reason)
                 continue
             except HfMixtureError:
                 raise  # the source as a whole cannot be read as declared (e.g. SourceError)
             except Exception as err:  # noqa: BLE001 - a record of a shape the builder cannot take
-                self.drop(f"source:failed_{type(err).__name__}")
+                self.drop(f"source:failed_{type(err).__name__}", message=f"{type(err).__name__}: {err}")
                 continue
             row[SOURCE_ROW] = self._next_source_row()
             self._numbered += 1

@@ -39,5 +39,5 @@ class TabularBuilder(EntryBuilder):
         return self._reader().metadata_row_count()
 
     def take_reader_drops(self):
-        drops, self._reader().drops = dict(self._reader().drops), type(self._reader().drops)()
+        drops, self._reader().drops = self._reader().drops, type(self._reader().drops)()
         return drops

@@ -47,10 +47,7 @@ class EntryStats:
         MAX_EXAMPLES; the message is cut to MAX_MESSAGE_CHARS, secrets are masked and object
         addresses removed (a rebuild writes the same report)."""
         if self.wants_example(reason):
-            text = _ADDRESS.sub("", redact(str(message)))
-            if len(text) > MAX_MESSAGE_CHARS:
-                text = text[: MAX_MESSAGE_CHARS - 3] + "..."
-            self.examples.setdefault(reason, []).append({"id": row_id, "message": text})
+            self.examples.setdefault(reason, []).append(drop_example(row_id, message))
 
     def add_examples(self, examples: dict[str, Iterable[dict]]) -> None:
         """Add examples from another part of the entry (e.g. a Ray task): per reason, the
@@ -86,7 +83,45 @@ class EntryStats:
         return data
 
 
+def drop_example(row_id: str | None, message: str) -> dict:
+    """An example of a dropped row: {"id", "message"}, the message cut to MAX_MESSAGE_CHARS, secrets
+    masked and object addresses removed (a rebuild writes the same report)."""
+    text = _ADDRESS.sub("", redact(str(message)))
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 3] + "..."
+    return {"id": row_id, "message": text}
+
+
+class ReaderDrops(Counter):
+    """Rows a source reader skipped, by reason (a Counter), with up to MAX_EXAMPLES examples per
+    reason in `examples` ({"id", "message"} dicts, as `EntryStats.examples`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.examples: dict[str, list[dict]] = {}
+
+    def note(self, reason: str, row_id: str, message: str) -> None:
+        """Count one row dropped for `reason`; keep (`row_id`, `message`) while the reason has
+        fewer than MAX_EXAMPLES examples."""
+        self[reason] += 1
+        listed = self.examples.setdefault(reason, [])
+        if len(listed) < MAX_EXAMPLES:
+            listed.append(drop_example(row_id, message))
+
+    def add(self, other: Counter) -> None:
+        """Add `other`'s counts, and its examples when it has some (the first MAX_EXAMPLES kept)."""
+        self.update(other)
+        for reason, listed in getattr(other, "examples", {}).items():
+            mine = self.examples.setdefault(reason, [])
+            mine.extend(listed[: MAX_EXAMPLES - len(mine)])
+
+
 def _source_order(example: dict) -> tuple:
-    """Sort key of an example: the source position in its id (`<entry>/<position>[#copy]`)."""
-    position = str(example["id"]).rsplit("/", 1)[-1].split("#", 1)[0]
-    return (0, int(position), "") if position.isdigit() else (1, 0, str(example["id"]))
+    """Sort key of an example: the source position in its id (`<entry>/<position>[#copy]`, or a
+    reader's `<file>:<position>`)."""
+    text = str(example["id"])
+    position = text.rsplit("/", 1)[-1].split("#", 1)[0]
+    if position.isdigit():
+        return (0, int(position), "")
+    where, _, number = text.rpartition(":")
+    return (1, int(number), where) if number.isdigit() else (1, 0, text)

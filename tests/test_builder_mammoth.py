@@ -46,15 +46,15 @@ def test_empty_turn_pair_is_removed(tmp_path):
 
 
 def test_records_are_parsed_one_at_a_time_before_a_broken_tail(tmp_path):
-    from collections import Counter
 
     from hf_mixture.sources.tables import json_records
+    from hf_mixture.stats import ReaderDrops
     from hf_mixture.storage import Storage
 
     text = json.dumps([{"id": 1, "conversations": []}])
     path = tmp_path / "cut.json"
     path.write_text(text[:-1] + ', {"id": 2, "conv')  # the array never closes
-    records = json_records(Storage(base_dir=tmp_path), str(path), Counter())
+    records = json_records(Storage(base_dir=tmp_path), str(path), ReaderDrops())
     assert next(records)["id"] == 1  # yielded before the parser reaches the end of the file
     with pytest.raises(SourceError, match="cut.json: cannot read as JSON"):
         next(records)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from factories import t2i_entry, t2i_table, write_parquet, write_stage
+from factories import t2i_entry, t2i_table, write_image, write_json, write_parquet, write_stage
 
 from hf_mixture.build import build_stage
+from hf_mixture.engines import make_ray_engine
 from hf_mixture.engines.tally import add_counts, stats_counts
 from hf_mixture.errors import SourceError
 from hf_mixture.stats import MAX_EXAMPLES, EntryStats
@@ -160,3 +161,55 @@ def test_a_stage_with_no_rows_left_names_the_cause(tmp_path):
     config = write_stage(tmp_path / "s.yaml", [t2i_entry(table)])
     with pytest.raises(SourceError, match=r"e\.g\. media:missing: t2i/0: .*gone/0\.jpg"):
         build_stage(config, tmp_path / "out", echo=lambda *_: None)
+
+
+def messy_jsonl(tmp_path) -> Path:
+    """A t2i JSONL: a good row, a line cut short, a JSON list, a good row."""
+    rows = pq.read_table(t2i_table(tmp_path, 2)).to_pylist()
+    path = tmp_path / "messy.jsonl"
+    lines = [json.dumps(rows[0]), '{"s3_path": "cut', "[1, 2]", json.dumps(rows[1])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def assert_reader_examples(entry: dict, path: Path) -> None:
+    broken, not_object = (
+        entry["examples"]["source:invalid_json_line"],
+        entry["examples"]["source:not_an_object"],
+    )
+    assert [e["id"] for e in broken] == [f"{path}:1"]
+    assert broken[0]["message"].startswith(f"{path} line 2: not valid JSON (Unterminated string")
+    assert not_object == [
+        {"id": f"{path}:2", "message": f"{path} line 3: a JSON list ([1, 2]), not an object"}
+    ]
+
+
+def test_source_reader_drop_examples_name_the_file_position_and_error(tmp_path):
+    path = messy_jsonl(tmp_path)
+    entry = build_report(tmp_path, [t2i_entry(path)])[0]
+    assert entry["dropped"]["source:invalid_json_line"] == entry["dropped"]["source:not_an_object"] == 1
+    assert_reader_examples(entry, path)
+
+
+@pytest.mark.ray
+def test_source_reader_drop_examples_reach_the_report_on_ray(tmp_path):
+    ray = pytest.importorskip("ray")
+    path = messy_jsonl(tmp_path)
+    config = write_stage(tmp_path / "s.yaml", [t2i_entry(path)])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        result = build_stage(config, tmp_path / "out", echo=lambda *_: None, engine=make_ray_engine())
+    finally:
+        ray.shutdown()
+    assert_reader_examples(json.loads(result.report_path.read_text())["entries"][0], path)
+
+
+def test_builder_skipped_record_examples_name_the_row_as_the_pipeline_does(tmp_path):
+    write_image(tmp_path / "a.jpg")
+    turns = [{"from": "human", "value": "<image>hi"}, {"from": "gpt", "value": "hello"}]
+    records = [{"image": "a.jpg", "conversations": turns}, {"image": "a.jpg", "conversations": 5}]
+    data = write_json(tmp_path / "data.json", records)
+    entry = build_report(tmp_path, [{"name": "mine", "json_path": str(data), "builder": "llava"}])[0]
+    assert entry["examples"]["source:conversations_not_a_list"] == [
+        {"id": "mine/1", "message": "source:conversations_not_a_list"}
+    ]

@@ -61,7 +61,10 @@ def _counts(handler: ast.ExceptHandler) -> bool:
             return True
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
             return True  # drops[reason] += n
-        if isinstance(node, ast.Yield) and isinstance(node.value, ast.Name) and node.value.id == "_INVALID":
+        if isinstance(node, ast.Yield) and any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_Invalid"
+            for n in ast.walk(node)
+        ):
             return True  # counted as source:invalid_json_line by numbered_json_records
     return False
 

@@ -74,7 +74,7 @@ from hf_mixture.progress import progress_enabled
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
 from hf_mixture.sources.tables import parquet_file_for_streaming
-from hf_mixture.stats import EntryStats
+from hf_mixture.stats import EntryStats, ReaderDrops
 
 POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
 SHARD_TASK_RETRIES = 3
@@ -333,7 +333,7 @@ def _count_piece(spec: EntrySpec, piece: Piece, start) -> Iterator[pa.Table]:
         rows = passing = piece.rows
     else:
         needed = sorted({c for f in filters for c in f.columns}) or None
-        reader_drops: Counter = Counter()
+        reader_drops = ReaderDrops()
         for table in _piece_tables(spec, piece, needed, reader_drops):
             rows += len(table)
             passing += (
@@ -350,23 +350,24 @@ def _select_piece(
     build selects)."""
     stats = spec.blank_stats()
     pipeline = spec.pipeline(stats, ray.get(selection_ref))
-    reader_drops: Counter = Counter()
+    reader_drops = ReaderDrops()
     tables = _piece_tables(spec, piece, spec.entry.columns, reader_drops)
     for rows, positions in pipeline.selected(tables, start.position, start.filtered):
         yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
     stats.dropped.update(reader_drops)
     stats.read += sum(reader_drops.values())
+    stats.add_examples(reader_drops.examples)
     report(tally, (spec.token, "select", piece.index), stats)
 
 
-def _piece_tables(spec: EntrySpec, piece: Piece, columns, reader_drops: Counter) -> Iterator[pa.Table]:
+def _piece_tables(spec: EntrySpec, piece: Piece, columns, reader_drops: ReaderDrops) -> Iterator[pa.Table]:
     """A piece's source tables (`columns` only); rows the reader dropped are added to `reader_drops`."""
     if piece.row_groups is not None:
         yield from row_group_tables(spec.builder(piece.files).storage, piece, columns)
         return
     builder = spec.builder(piece.files)
     yield from builder.source_tables(columns)
-    reader_drops.update(builder.take_reader_drops())  # the builders' per-pass drop counts (builders/base.py)
+    reader_drops.add(builder.take_reader_drops())  # the builders' per-pass drop counts (builders/base.py)
 
 
 def _records_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:

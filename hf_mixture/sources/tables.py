@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import ijson
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 from hf_mixture.errors import SourceError
 from hf_mixture.sources.rows import SOURCE_ROW, rows_to_table, shift_source_rows, with_source_rows
 from hf_mixture.sources.text import NonFiniteAsNull, non_finite_constant, open_text_source
+from hf_mixture.stats import ReaderDrops
 from hf_mixture.storage import Storage, is_remote
 
 FORMATS = {".parquet": "parquet", ".json": "json", ".jsonl": "jsonl", ".csv": "csv"}
@@ -56,7 +56,7 @@ class TableReader:
         self.storage = storage
         self.files = list(files)
         self.batch_rows = batch_rows
-        self.drops: Counter[str] = Counter()
+        self.drops = ReaderDrops()
 
     def column_names(self) -> list[str]:
         """Columns of the first file (the keys of its first record for JSON formats)."""
@@ -66,7 +66,7 @@ class TableReader:
             if fmt == "parquet":
                 with self.storage.open(path) as handle:
                     return pq.read_schema(handle).names
-            first = next(self._iter_file(path, None, Counter()), None)
+            first = next(self._iter_file(path, None, ReaderDrops()), None)
             return [] if first is None else [n for n in first.schema.names if n != SOURCE_ROW]
         except SourceError:
             raise
@@ -103,7 +103,7 @@ class TableReader:
             except Exception as err:  # noqa: BLE001 - any reader failure (deep nesting too) names the file
                 raise SourceError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
 
-    def _iter_file(self, path: str, columns, drops: Counter) -> Iterator[pa.Table]:
+    def _iter_file(self, path: str, columns, drops: ReaderDrops) -> Iterator[pa.Table]:
         """The tables of one file, each with its rows' positions in the file (`SOURCE_ROW`)."""
         fmt = file_format(path)
         if fmt == "parquet":
@@ -183,67 +183,83 @@ def typed_where_parsable(table: pa.Table) -> pa.Table:
     return table
 
 
-def json_records(storage: Storage, path: str, drops: Counter) -> Iterator[dict]:
+def json_records(storage: Storage, path: str, drops: ReaderDrops) -> Iterator[dict]:
     """Objects of a `.json` array or a `.jsonl` file (see `numbered_json_records`)."""
     for _, record in numbered_json_records(storage, path, drops):
         yield record
 
 
-def numbered_json_records(storage: Storage, path: str, drops: Counter) -> Iterator[tuple[int, dict]]:
+def numbered_json_records(storage: Storage, path: str, drops: ReaderDrops) -> Iterator[tuple[int, dict]]:
     """(position in the file, object) for each object of a `.json` array (parsed incrementally
     with ijson: never the whole file) or a `.jsonl` file. Positions count every item or non-blank
     line, also those dropped: an item that is not an object counts as `source:not_an_object`, a
-    bad JSON line as `source:invalid_json_line`. A byte-order mark is skipped and bare NaN /
+    bad JSON line as `source:invalid_json_line`, each with an example (id `<file>:<position>`,
+    message naming the file, line or item and what was wrong). A byte-order mark is skipped and bare NaN /
     Infinity read as null (sources/text.py). A file that cannot be parsed at all raises
     SourceError."""
     try:
         items = (
             _jsonl_items(storage, path) if path.lower().endswith(".jsonl") else _array_items(storage, path)
         )
-        for position, item in enumerate(items):
+        for position, (where, item) in enumerate(items):
             if isinstance(item, dict):
                 yield position, item
+            elif isinstance(item, _Invalid):
+                drops.note("source:invalid_json_line", f"{path}:{position}", f"{path} {where}: {item.error}")
             else:
-                drops["source:not_an_object" if item is not _INVALID else "source:invalid_json_line"] += 1
+                shown = json.dumps(item, default=str)[:80]
+                message = f"{path} {where}: a JSON {type(item).__name__} ({shown}), not an object"
+                drops.note("source:not_an_object", f"{path}:{position}", message)
     except (ijson.JSONError, OSError, UnicodeDecodeError) as err:
         raise SourceError(f"{path}: cannot read as JSON ({type(err).__name__}: {err})") from err
 
 
-_INVALID = object()  # a JSONL line that is not JSON
+class _Invalid:
+    """A JSONL line that is not JSON, with the parser's error text."""
+
+    def __init__(self, error: str):
+        self.error = error
+
+
 _PYTHON_JSON = ijson.get_backend("python")
 
 
-def _array_items(storage: Storage, path: str) -> Iterator:
-    """The items of a JSON array; when the fast parser stops (it rejects `NaN` and integers past
-    64 bits, which Python's json and pandas read), read again with ijson's pure-Python parser and
-    non-finite constants as null, skipping the items already given."""
+def _array_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:
+    """("item <index>", item) for the items of a JSON array; when the fast parser stops (it rejects
+    `NaN` and integers past 64 bits, which Python's json and pandas read), read again with ijson's
+    pure-Python parser and non-finite constants as null, skipping the items already given."""
     given = 0
     try:
         with open_text_source(storage, path) as handle:
             for item in ijson.items(handle, "item", use_float=True):
                 given += 1
-                yield item
+                yield f"item {given - 1}", item
         return
     except ijson.JSONError as err:
         first_error = err
     try:
         with open_text_source(storage, path) as handle:
             items = _PYTHON_JSON.items(NonFiniteAsNull(handle), "item", use_float=True)
-            yield from itertools.islice(items, given, None)
+            for index, item in enumerate(itertools.islice(items, given, None), given):
+                yield f"item {index}", item
     except ijson.JSONError:
         raise first_error from None  # a real syntax error: the fast parser's message shows where
 
 
-def _jsonl_items(storage: Storage, path: str) -> Iterator:
+def _jsonl_items(storage: Storage, path: str) -> Iterator[tuple[str, object]]:
+    """("line <number>", item) for the non-blank lines of a JSONL file (a line that is not JSON
+    gives an `_Invalid`)."""
     with open_text_source(storage, path) as handle:
-        for raw in handle:
+        for number, raw in enumerate(handle, 1):
             line = raw.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
             if not line:
                 continue
             try:
-                yield json.loads(line, parse_constant=non_finite_constant)
-            except (json.JSONDecodeError, RecursionError):  # RecursionError: nested past Python's limit
-                yield _INVALID
+                yield f"line {number}", json.loads(line, parse_constant=non_finite_constant)
+            except json.JSONDecodeError as err:
+                yield f"line {number}", _Invalid(f"not valid JSON ({err})")
+            except RecursionError:  # nested past Python's limit
+                yield f"line {number}", _Invalid("not valid JSON (nested too deeply)")
 
 
 def _batched_tables(rows: Iterator[tuple[int, dict]], columns, batch_rows: int) -> Iterator[pa.Table]:
