@@ -124,4 +124,4 @@ def _source_order(example: dict) -> tuple:
     if position.isdigit():
         return (0, int(position), "")
     where, _, number = text.rpartition(":")
-    return (1, int(number), where) if number.isdigit() else (1, 0, text)
+    return (1, where, int(number)) if number.isdigit() else (1, text, -1)
