@@ -102,6 +102,12 @@ def entry_selection(
 
 
 _PLACEHOLDER = {"task": "t2i", "conversations": []}  # the record of a dropped row, until `_drop`
+WRONG_TYPE = "preprocess:output_wrong_type"
+
+
+def _fits(partial, n_rows: int) -> bool:
+    """Whether a batch form's output is what registry.py asks for: an Arrow table of `n_rows` rows."""
+    return isinstance(partial, pa.Table) and partial.num_rows == n_rows
 
 
 def _checked_records(made: list[dict], reasons: np.ndarray) -> pa.Table:
@@ -115,7 +121,7 @@ def _checked_records(made: list[dict], reasons: np.ndarray) -> pa.Table:
         try:
             records_to_table([record])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
-            made[i], reasons[i] = dict(_PLACEHOLDER), "preprocess:output_wrong_type"
+            made[i], reasons[i] = dict(_PLACEHOLDER), WRONG_TYPE
     return records_to_table(made)
 
 
@@ -166,7 +172,7 @@ class EntryPipeline:
         self.filters, self.selection, self.stats = filters, selection, stats
         self.embed_media, self.image_check = embed_media, image_check or settings.image_check
         self.decode_processes = default_decode_processes() if decode_processes is None else decode_processes
-        self.function = get_preprocess(entry.preprocess_fn)
+        self.function = get_preprocess(entry.preprocess_fn, entry.module_dir)
         # process_fn_kwargs plus the stage options the function declares (e.g. box_format)
         self.kwargs = {**entry.process_fn_kwargs, **self.function.stage_kwargs(settings)}
         self._name_seed = zlib.crc32(entry.name.encode("utf-8"))
@@ -245,9 +251,15 @@ class EntryPipeline:
         batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
             partial = batch(rows, **self.kwargs) if batch else None
+            if partial is not None and not _fits(partial, len(rows)):  # a dict, a string, too few rows
+                records = records_to_table([dict(_PLACEHOLDER)] * len(rows))
+                reasons = pa.chunked_array([pa.repeat(pa.scalar(WRONG_TYPE, pa.string()), len(rows))])
+                return self._with_common_columns(records, positions), reasons, None
             records = conform(partial, len(rows)) if partial is not None else None
-        except (pa.ArrowException, KeyError, TypeError, ValueError):  # non-UTF-8 bytes, a column a
-            # file lacks, a list where text belongs: the row form decodes leniently and counts each row
+        except HfMixtureError:
+            raise  # a problem of the entry, not of these rows
+        except Exception:  # noqa: BLE001 - non-UTF-8 bytes, a column a file lacks, a list where text
+            # belongs, a user's batch form that fails: the row form decodes leniently and counts each row
             partial = None
         template_text = None
         if partial is not None:
@@ -265,13 +277,12 @@ class EntryPipeline:
         seed = self.settings.seed
         for i, (row, position) in enumerate(zip(table_rows(rows), positions)):
             try:
-                made.append(
-                    self.function.row(
-                        row,
-                        rng=_RowRandom([seed, self._name_seed, int(position)]),
-                        **self.kwargs,
-                    )
+                record = self.function.row(
+                    row, rng=_RowRandom([seed, self._name_seed, int(position)]), **self.kwargs
                 )
+                if not isinstance(record, dict):  # None, a string: not a record
+                    reasons[i], record = WRONG_TYPE, dict(_PLACEHOLDER)
+                made.append(record)
             except SkipRow as skip:
                 reasons[i] = skip.reason
                 made.append(dict(_PLACEHOLDER))
