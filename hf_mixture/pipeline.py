@@ -37,11 +37,13 @@ from hf_mixture.preprocess.registry import SKIP_REASON, TEMPLATE_TEXT, get_prepr
 from hf_mixture.records import (
     conform,
     invariant_reasons,
+    missing_image_token_rows,
     prepend_missing_image_tokens,
     records_to_table,
     unchecked_template_rows,
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
+from hf_mixture.schema import DUP_COPY_MARK
 from hf_mixture.sources.rows import is_json_column, split_source_rows, table_rows
 from hf_mixture.stats import EntryStats
 
@@ -103,6 +105,16 @@ def entry_selection(
 
 _PLACEHOLDER = {"task": "t2i", "conversations": []}  # the record of a dropped row, until `_drop`
 WRONG_TYPE = "preprocess:output_wrong_type"
+# Per row, the fix `records` made (null: none), carried to `media` so that `repaired` counts only the
+# rows that reach the entry's output (README: rows kept after a fix); `media` removes the column.
+REPAIRED = "_repaired"
+IMAGE_TOKEN_ADDED = "repair:image_token_added"
+
+
+def with_repairs(records: pa.Table, fixes: np.ndarray | None = None) -> pa.Table:
+    """`records` with the REPAIRED column (`fixes` per row, None: no fix; default all None)."""
+    fixes = np.full(len(records), None, dtype=object) if fixes is None else fixes
+    return records.append_column(REPAIRED, pa.array(fixes, type=pa.string(), from_pandas=True))
 
 
 def _fits(partial, n_rows: int) -> bool:
@@ -212,7 +224,7 @@ class EntryPipeline:
     def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> Iterator[pa.Table]:
         records = self.records(rows, positions)
         if not self.embed_media:
-            yield self._duplicate(records)
+            yield self._duplicate(self._count_repairs(records))
             return
         decoder = decode_pool(self.decode_processes)
         for start in range(0, len(records), MEDIA_CHUNK_ROWS):
@@ -227,7 +239,9 @@ class EntryPipeline:
         if template_text is not None and reasons.null_count < len(reasons):
             template_text = template_text.filter(pc.is_null(reasons))
         records = self._drop(records, reasons)
-        records = prepend_missing_image_tokens(records, self.stats.repaired)
+        added = missing_image_token_rows(records)
+        records = prepend_missing_image_tokens(records, added)
+        records = with_repairs(records, np.where(added, IMAGE_TOKEN_ADDED, None))
         return self._drop(records, invariant_reasons(records, unchecked_template_rows(template_text)))
 
     def media(self, records: pa.Table, executor, decoder) -> pa.Table:
@@ -242,7 +256,7 @@ class EntryPipeline:
             check=self.image_check,
             repairs=self.stats.repaired,
         )
-        return self._duplicate(self._drop(embedded, media_reasons))
+        return self._duplicate(self._count_repairs(self._drop(embedded, media_reasons)))
 
     def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.ChunkedArray, object]:
         """Records, per row the skip reason (null: keep) and the template text of a batch form that
@@ -317,6 +331,13 @@ class EntryPipeline:
             self.stats.dropped[item["values"]] += item["counts"]
         return table.filter(pc.invert(bad))
 
+    def _count_repairs(self, table: pa.Table) -> pa.Table:
+        """`table` without its REPAIRED column, whose fixes (of rows still kept) go to `repaired`."""
+        fixes = table[REPAIRED]
+        for item in pc.value_counts(fixes.filter(pc.is_valid(fixes))).to_pylist():
+            self.stats.repaired[item["values"]] += item["counts"]
+        return table.drop_columns([REPAIRED])
+
     def _duplicate(self, table: pa.Table) -> pa.Table:
         copies = self.entry.sampling.dup_factor
         self.stats.rows += len(table) * copies
@@ -324,7 +345,7 @@ class EntryPipeline:
             return table
         self.stats.dup_added += len(table) * (copies - 1)
         repeated = table.take(pa.array(np.repeat(np.arange(len(table)), copies)))
-        suffixes = pa.array([f"#{k}" for k in range(copies)], pa.string())
+        suffixes = pa.array([f"{DUP_COPY_MARK}{k}" for k in range(copies)], pa.string())
         suffix = suffixes.take(pa.array(np.tile(np.arange(copies), len(table))))
         ids = pc.binary_join_element_wise(repeated["id"], suffix, "")
         return repeated.set_column(repeated.schema.get_field_index("id"), "id", ids)
