@@ -15,6 +15,7 @@ from PIL import Image
 
 from hf_mixture.export.folder import iter_stage_batches, read_stage_columns
 from hf_mixture.export.report import load_report
+from hf_mixture.schema import source_row_id
 
 THUMBNAIL = 192
 STYLE = """
@@ -32,16 +33,17 @@ img{border:1px solid #ccc;max-width:192px;max-height:192px}
 
 
 def preview_rows(out_dir: str | Path, stage: str, rows_per_source: int) -> dict[str, list[dict]]:
-    """The first `rows_per_source` distinct rows of each source (a row the mix repeats is shown
-    once), in source order of first appearance."""
+    """The first `rows_per_source` distinct rows of each source (a source row that `dup:K` copies
+    or the mix repeats is shown once), in source order of first appearance."""
     sources = list(dict.fromkeys(read_stage_columns(out_dir, stage, ["source"])["source"].to_pylist()))
     picked: dict[str, list[dict]] = {s: [] for s in sources}
     shown: set[str] = set()
     for batch in iter_stage_batches(out_dir, stage):
         for row in batch.to_pylist():
-            if len(picked[row["source"]]) < rows_per_source and row["id"] not in shown:
+            source_row = source_row_id(row["id"])
+            if len(picked[row["source"]]) < rows_per_source and source_row not in shown:
                 picked[row["source"]].append(row)
-                shown.add(row["id"])
+                shown.add(source_row)
         if all(len(rows) >= rows_per_source for rows in picked.values()):
             break
     return picked
