@@ -300,3 +300,12 @@ def test_user_function_beside_the_yaml_returning_none_is_counted_by_ray(ray_clus
     local, remote, name = build_both(config, tmp_path)
     assert_same_build(local, remote, name)
     assert report(remote, name)["entries"][0]["dropped"] == {"preprocess:output_wrong_type": 1}
+
+
+@pytest.mark.ray
+def test_ray_logs_and_bars_stay_quiet_without_verbose(ray_cluster, tmp_path, capfd):
+    build_stage(DEMO / "s2-256.yaml", tmp_path / "out", echo=lambda *_: None, engine="ray", progress=False)
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+    assert "Running Dataset" not in output and "Execution plan" not in output
+    assert "streaming_executor" not in output and "maximum number of concurrent tasks" not in output

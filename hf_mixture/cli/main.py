@@ -19,6 +19,7 @@ from hf_mixture.redact import RedactingFilter, RedactingStream, redact
 SUBCOMMANDS = {
     "build": "build",
     "check": "check",
+    "plan": "plan",
     "functions": "functions",
     "push": "push",
     "validate": "validate",
