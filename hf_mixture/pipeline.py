@@ -37,11 +37,13 @@ from hf_mixture.preprocess.registry import SKIP_REASON, TEMPLATE_TEXT, get_prepr
 from hf_mixture.records import (
     conform,
     invariant_reasons,
+    missing_image_token_rows,
     prepend_missing_image_tokens,
     records_to_table,
     unchecked_template_rows,
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
+from hf_mixture.schema import DUP_COPY_MARK
 from hf_mixture.sources.rows import is_json_column, split_source_rows, table_rows
 from hf_mixture.stats import MAX_EXAMPLES, EntryStats
 
@@ -102,6 +104,22 @@ def entry_selection(
 
 
 _PLACEHOLDER = {"task": "t2i", "conversations": []}  # the record of a dropped row, until `_drop`
+WRONG_TYPE = "preprocess:output_wrong_type"
+# Per row, the fix `records` made (null: none), carried to `media` so that `repaired` counts only the
+# rows that reach the entry's output (README: rows kept after a fix); `media` removes the column.
+REPAIRED = "_repaired"
+IMAGE_TOKEN_ADDED = "repair:image_token_added"
+
+
+def with_repairs(records: pa.Table, fixes: np.ndarray | None = None) -> pa.Table:
+    """`records` with the REPAIRED column (`fixes` per row, None: no fix; default all None)."""
+    fixes = np.full(len(records), None, dtype=object) if fixes is None else fixes
+    return records.append_column(REPAIRED, pa.array(fixes, type=pa.string(), from_pandas=True))
+
+
+def _fits(partial, n_rows: int) -> bool:
+    """Whether a batch form's output is what registry.py asks for: an Arrow table of `n_rows` rows."""
+    return isinstance(partial, pa.Table) and partial.num_rows == n_rows
 
 
 def _checked_records(made: list[dict], reasons: np.ndarray) -> pa.Table:
@@ -115,7 +133,7 @@ def _checked_records(made: list[dict], reasons: np.ndarray) -> pa.Table:
         try:
             records_to_table([record])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
-            made[i], reasons[i] = dict(_PLACEHOLDER), "preprocess:output_wrong_type"
+            made[i], reasons[i] = dict(_PLACEHOLDER), WRONG_TYPE
     return records_to_table(made)
 
 
@@ -166,7 +184,7 @@ class EntryPipeline:
         self.filters, self.selection, self.stats = filters, selection, stats
         self.embed_media, self.image_check = embed_media, image_check or settings.image_check
         self.decode_processes = default_decode_processes() if decode_processes is None else decode_processes
-        self.function = get_preprocess(entry.preprocess_fn)
+        self.function = get_preprocess(entry.preprocess_fn, entry.module_dir)
         # process_fn_kwargs plus the stage options the function declares (e.g. box_format)
         self.kwargs = {**entry.process_fn_kwargs, **self.function.stage_kwargs(settings)}
         self._name_seed = zlib.crc32(entry.name.encode("utf-8"))
@@ -244,7 +262,7 @@ class EntryPipeline:
     def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> Iterator[pa.Table]:
         records = self.records(rows, positions)
         if not self.embed_media:
-            yield self._duplicate(records)
+            yield self._duplicate(self._count_repairs(records))
             return
         decoder = decode_pool(self.decode_processes)
         for start in range(0, len(records), MEDIA_CHUNK_ROWS):
@@ -259,7 +277,9 @@ class EntryPipeline:
         if template_text is not None and reasons.null_count < len(reasons):
             template_text = template_text.filter(pc.is_null(reasons))
         records = self._drop(records, reasons)
-        records = prepend_missing_image_tokens(records, self.stats.repaired)
+        added = missing_image_token_rows(records)
+        records = prepend_missing_image_tokens(records, added)
+        records = with_repairs(records, np.where(added, IMAGE_TOKEN_ADDED, None))
         return self._drop(records, invariant_reasons(records, unchecked_template_rows(template_text)))
 
     def media(self, records: pa.Table, executor, decoder) -> pa.Table:
@@ -276,7 +296,7 @@ class EntryPipeline:
             repairs=self.stats.repaired,
             messages=messages,
         )
-        return self._duplicate(self._drop(embedded, media_reasons, messages))
+        return self._duplicate(self._count_repairs(self._drop(embedded, media_reasons, messages)))
 
     def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.ChunkedArray, object]:
         """Records, per row the skip reason (null: keep) and the template text of a batch form that
@@ -285,9 +305,15 @@ class EntryPipeline:
         batch = self.function.batch if not any(is_json_column(rows, n) for n in rows.column_names) else None
         try:
             partial = batch(rows, **self.kwargs) if batch else None
+            if partial is not None and not _fits(partial, len(rows)):  # a dict, a string, too few rows
+                records = records_to_table([dict(_PLACEHOLDER)] * len(rows))
+                reasons = pa.chunked_array([pa.repeat(pa.scalar(WRONG_TYPE, pa.string()), len(rows))])
+                return self._with_common_columns(records, positions), reasons, None
             records = conform(partial, len(rows)) if partial is not None else None
-        except (pa.ArrowException, KeyError, TypeError, ValueError):  # non-UTF-8 bytes, a column a
-            # file lacks, a list where text belongs: the row form decodes leniently and counts each row
+        except HfMixtureError:
+            raise  # a problem of the entry, not of these rows
+        except Exception:  # noqa: BLE001 - non-UTF-8 bytes, a column a file lacks, a list where text
+            # belongs, a user's batch form that fails: the row form decodes leniently and counts each row
             partial = None
         template_text = None
         if partial is not None:
@@ -305,13 +331,12 @@ class EntryPipeline:
         seed = self.settings.seed
         for i, (row, position) in enumerate(zip(table_rows(rows), positions)):
             try:
-                made.append(
-                    self.function.row(
-                        row,
-                        rng=_RowRandom([seed, self._name_seed, int(position)]),
-                        **self.kwargs,
-                    )
+                record = self.function.row(
+                    row, rng=_RowRandom([seed, self._name_seed, int(position)]), **self.kwargs
                 )
+                if not isinstance(record, dict):  # None, a string: not a record
+                    reasons[i], record = WRONG_TYPE, dict(_PLACEHOLDER)
+                made.append(record)
             except SkipRow as skip:
                 reasons[i] = skip.reason
                 made.append(dict(_PLACEHOLDER))
@@ -355,6 +380,13 @@ class EntryPipeline:
             self._note_examples(table["id"], reasons, messages or {})
         return table.filter(pc.invert(bad))
 
+    def _count_repairs(self, table: pa.Table) -> pa.Table:
+        """`table` without its REPAIRED column, whose fixes (of rows still kept) go to `repaired`."""
+        fixes = table[REPAIRED]
+        for item in pc.value_counts(fixes.filter(pc.is_valid(fixes))).to_pylist():
+            self.stats.repaired[item["values"]] += item["counts"]
+        return table.drop_columns([REPAIRED])
+
     def _note_examples(self, ids: pa.ChunkedArray, reasons, messages: dict[int, str]) -> None:
         for row, reason in enumerate(reasons.to_pylist()):
             if reason is not None and self.stats.wants_example(reason):
@@ -367,7 +399,7 @@ class EntryPipeline:
             return table
         self.stats.dup_added += len(table) * (copies - 1)
         repeated = table.take(pa.array(np.repeat(np.arange(len(table)), copies)))
-        suffixes = pa.array([f"#{k}" for k in range(copies)], pa.string())
+        suffixes = pa.array([f"{DUP_COPY_MARK}{k}" for k in range(copies)], pa.string())
         suffix = suffixes.take(pa.array(np.tile(np.arange(copies), len(table))))
         ids = pc.binary_join_element_wise(repeated["id"], suffix, "")
         return repeated.set_column(repeated.schema.get_field_index("id"), "id", ids)

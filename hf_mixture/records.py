@@ -6,7 +6,6 @@ The invariants of schema.md are checked for a whole table at once: token counts 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -149,19 +148,23 @@ def _flags(mask, null_as: bool) -> np.ndarray:
     return pc.fill_null(mask, null_as).to_numpy(zero_copy_only=False)
 
 
-def prepend_missing_image_tokens(table: pa.Table, repairs: Counter | None = None) -> pa.Table:
+def missing_image_token_rows(table: pa.Table) -> np.ndarray:
+    """Per row (bool): it has images and no `<image>` token anywhere, so
+    `prepend_missing_image_tokens` gives it one."""
+    has_images = _list_lengths(table["images"]) > 0
+    if not has_images.any():
+        return has_images
+    return has_images & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
+
+
+def prepend_missing_image_tokens(table: pa.Table, needs: np.ndarray | None = None) -> pa.Table:
     """LaViDa-O's fix, at build time: a row with images and no `<image>` token anywhere gets
     `<image>\\n` in front of its first turn, one `<image>` per image (LaViDa-O adds one, the same
-    for the usual single image); counted in `repairs` as `repair:image_token_added`."""
-    n_images = _list_lengths(table["images"])
-    has_images = n_images > 0
-    if not has_images.any():
-        return table
-    needs = has_images & (token_counts(table["conversations"], IMAGE_TOKEN) == 0)
+    for the usual single image). `needs`: `missing_image_token_rows(table)`, when already known."""
+    needs = missing_image_token_rows(table) if needs is None else needs
     if not needs.any():
         return table
-    if repairs is not None:
-        repairs["repair:image_token_added"] += int(needs.sum())
+    n_images = _list_lengths(table["images"])
     conversations = table["conversations"].to_pylist()
     for row in np.flatnonzero(needs):
         turns = conversations[row]

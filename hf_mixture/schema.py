@@ -7,6 +7,8 @@ Arrow schema of the first form, `FEATURES` the `datasets` Features of the stored
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 from datasets import Features, Image, List, Value
 
@@ -15,6 +17,17 @@ IMAGE_TOKEN = "<image>"
 IMAGE_GEN_TOKEN = "<image_gen>"
 IMAGE_GEN_ENC_TOKEN = "<image_gen_enc>"
 MICRO_CONDITIONS = "[[micro_conds_texts]]"
+# Row ids (schema.md): `<entry key>/<source row key>`, then `#<k>` for the k-th copy `dup:K` makes,
+# then `~<k>` (k >= 1) for the k-th time the mix draws that row again (`all_exhausted`).
+DUP_COPY_MARK, MIX_REPEAT_MARK = "#", "~"
+_ID_SUFFIXES = re.compile(r"(#\d+)?(~\d+)?$")
+
+
+def source_row_id(row_id: str) -> str:
+    """The id of the source row behind `row_id` (`e/3#1~2` -> `e/3`): without its `dup:K` copy
+    and mix repeat suffixes."""
+    return _ID_SUFFIXES.sub("", row_id, count=1)
+
 
 FEATURES = Features(
     {

@@ -135,3 +135,19 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run `hf-mixture ARGS` in a subprocess (this checkout), output captured as text."""
     command = [sys.executable, "-m", "hf_mixture.cli.main", *args]
     return subprocess.run(command, capture_output=True, text=True, env=cli_env(**(env or {})), timeout=300)
+
+
+def llava_stage_with_dropped_repairs(folder: Path) -> Path:
+    """`folder/s.yaml`: stage `s`, one llava entry of 4 rows without an `<image>` token (each gets
+    `repair:image_token_added`), of which row 1's image is missing and row 2's answer is empty
+    (both dropped after the fix), plus one text-only row: 3 rows written, 2 of them repaired."""
+    turns = [{"from": "human", "value": "What is it?"}, {"from": "gpt", "value": "A cat."}]
+    empty_answer = [turns[0], {"from": "gpt", "value": ""}]
+    rows = [{"image": str(write_image(folder / "img" / f"{i}.jpg")), "conversations": turns} for i in (0, 3)]
+    rows[1:1] = [
+        {"image": str(folder / "img" / "missing.jpg"), "conversations": turns},
+        {"image": str(write_image(folder / "img" / "2.jpg")), "conversations": empty_answer},
+    ]
+    rows.append({"conversations": turns})
+    data = write_json(folder / "data.json", rows)
+    return write_stage(folder / "s.yaml", [{"name": "mine", "json_path": str(data), "builder": "llava"}])

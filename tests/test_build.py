@@ -231,3 +231,25 @@ def test_a_group_weighted_zero_with_rows_is_left_out_and_counted_not_drawn(tmp_p
         warnings.simplefilter("ignore", ConfigWarning)
         result = quiet_build(config, tmp_path / "out")
     assert [(e.written, e.dropped["mixing:not_drawn"]) for e in result.entries] == [(4, 0), (0, 3)]
+
+
+@pytest.mark.parametrize("stage", ["s2-256", "s1-gnd", "s2-1024", "s3-unified"])
+def test_ids_are_unique_within_every_demo_stage(demo_out, tmp_path, stage):
+    out = demo_out
+    if stage not in ("s2-256", "s1-gnd"):
+        out = tmp_path / "mixture"
+        quiet_build(DEMO / f"{stage}.yaml", out)
+    ids = load_dataset(str(out), stage, split="train")["id"]
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_row_the_mix_draws_again_for_the_kth_time_has_id_suffix_tilde_k(demo_out):
+    ids = load_dataset(str(demo_out), "s1-gnd", split="train")["id"]
+    seen: dict[str, int] = {}
+    expected = []
+    for row_id in ids:
+        first = row_id.rsplit("~", 1)[0] if "~" in row_id.rsplit("/", 1)[1] else row_id
+        k = seen.get(first, 0)
+        seen[first] = k + 1
+        expected.append(f"{first}~{k}" if k else first)
+    assert ids == expected and any(k > 1 for k in seen.values())

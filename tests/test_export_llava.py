@@ -20,6 +20,7 @@ from hf_mixture.export.exporter import ExportError, MediaWriter
 from hf_mixture.export.folder import read_stage_columns, stage_num_rows
 from hf_mixture.export.llava import LlavaExporter, lavida_payload, lavida_payload_problem
 from hf_mixture.export.report import load_report
+from hf_mixture.schema import source_row_id
 
 pytest_plugins = ["publish_fixtures"]
 STAGE_COLUMNS = ["id", "length_group", "conversations", "images", "image_gen", "image_gen_enc",
@@ -192,4 +193,4 @@ def test_our_loader_reads_the_exported_yaml_back_with_the_same_rows(demo_folder,
     rebuilt = read_stage_columns(tmp_path / "rebuilt", "s3-unified", ["id", *columns]).to_pylist()
     assert rebuilt
     for row in rebuilt:
-        assert {k: row[k] for k in columns} == expected[row["id"].split("#")[0]]
+        assert {k: row[k] for k in columns} == expected[source_row_id(row["id"])]

@@ -120,3 +120,11 @@ def test_rows_the_mix_repeats_are_shown_once(tmp_path):
     build_stage(config, tmp_path / "out", echo=lambda *_: None)
     ids = [row["id"] for row in preview_rows(tmp_path / "out", "s", rows_per_source=5)["small"]]
     assert sorted(ids) == ["small/0", "small/1"]
+
+
+def test_copies_dup_k_makes_are_shown_once(tmp_path):
+    table = t2i_table(tmp_path, 2, name="copied")
+    config = write_stage(tmp_path / "s.yaml", [t2i_entry(table, name="copied", sampling_strategy="dup:3")])
+    build_stage(config, tmp_path / "out", echo=lambda *_: None)
+    ids = [row["id"] for row in preview_rows(tmp_path / "out", "s", rows_per_source=5)["copied"]]
+    assert ids == ["copied/0#0", "copied/1#0"]

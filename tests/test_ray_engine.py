@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
-from factories import write_image, write_json, write_stage
+from factories import llava_stage_with_dropped_repairs, write_image, write_json, write_stage
 
 from hf_mixture.build import build_stage
 from hf_mixture.config.load import load_stage_config
@@ -271,6 +271,35 @@ def test_engine_ray_without_ray_installed_says_how_to_install_it(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "pip install 'hf-mixture[ray]'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "s2-256").exists()
+
+
+@pytest.mark.ray
+def test_repairs_of_rows_dropped_later_are_not_counted_by_ray(ray_cluster, tmp_path):
+    local, remote, name = build_both(llava_stage_with_dropped_repairs(tmp_path), tmp_path)
+    assert_same_build(local, remote, name)
+    assert report(remote, name)["entries"][0]["repaired"] == {"repair:image_token_added": 2}
+
+
+@pytest.mark.ray
+def test_user_function_beside_the_yaml_returning_none_is_counted_by_ray(ray_cluster, tmp_path):
+    (tmp_path / "ray_none_fns.py").write_text(
+        "def fn(row, *, rng):\n"
+        "    if row['caption'] == 'none':\n"
+        "        return None\n"
+        "    turns = [{'from': 'human', 'value': row['caption']}, {'from': 'gpt', 'value': '<image_gen>'}]\n"
+        "    return {'task': 't2i', 'conversations': turns, 'image_gen': [row['s3_path']]}\n"
+    )
+    rows = [
+        {"s3_path": str(write_image(tmp_path / f"{i}.jpg")), "caption": c}
+        for i, c in enumerate(["a", "none"])
+    ]
+    data = write_json(tmp_path / "rows.jsonl", rows, lines=True)
+    config = write_stage(
+        tmp_path / "s.yaml", [{"name": "u", "json_path": str(data), "preprocess_fn": "ray_none_fns:fn"}]
+    )
+    local, remote, name = build_both(config, tmp_path)
+    assert_same_build(local, remote, name)
+    assert report(remote, name)["entries"][0]["dropped"] == {"preprocess:output_wrong_type": 1}
 
 
 @pytest.mark.ray

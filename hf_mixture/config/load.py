@@ -367,7 +367,7 @@ def _entry(problems: _Problems, index: int, item, storage: Storage, check_files:
             close = difflib.get_close_matches(str(key), ENTRY_KEYS, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(ENTRY_KEYS)}"
             problems.error((*path, key), f"{label}: unknown key {key!r}; {hint}")
-    fields = _entry_fields(problems, path, label, item)
+    fields = _entry_fields(problems, path, label, item, str(storage.base_dir))
     files = _entry_files(problems, path, label, item, storage, check_files)
     if files and check_files:
         _check_columns(problems, path, label, storage, files, fields)
@@ -383,19 +383,19 @@ def _entry(problems: _Problems, index: int, item, storage: Storage, check_files:
     )
 
 
-def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict) -> dict:
-    fields: dict = {}
+def _entry_fields(problems: _Problems, path: tuple, label: str, item: dict, module_dir: str) -> dict:
+    fields: dict = {"module_dir": module_dir}
     try:
         fields["sampling"] = parse_sampling_strategy(item.get("sampling_strategy", "all"))
     except ValueError as err:
         problems.error((*path, "sampling_strategy"), f"{label}: sampling_strategy: {err}")
-    fields["preprocess_fn"] = _entry_preprocess(problems, path, label, item)
+    fields["preprocess_fn"] = _entry_preprocess(problems, path, label, item, module_dir)
     fields.update(_entry_builder(problems, path, label, item))
     kwargs = item.get("process_fn_kwargs") or {}
     if not isinstance(kwargs, dict):
         problems.error((*path, "process_fn_kwargs"), f"{label}: process_fn_kwargs: expected a mapping")
         kwargs = {}
-    fields["process_fn_kwargs"] = _check_kwargs(problems, path, label, fields["preprocess_fn"], kwargs)
+    fields["process_fn_kwargs"] = _check_kwargs(problems, path, label, fields, kwargs)
     columns = item.get("columns")
     if columns is not None and (
         not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
@@ -442,7 +442,7 @@ def _builder_columns(fields: dict) -> list[str] | None:
     return declared_columns(fields["builder"], fields["builder_options"])
 
 
-def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) -> str:
+def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict, module_dir: str) -> str:
     from builders import default_preprocess_fn
 
     name = item.get("preprocess_fn") or default_preprocess_fn(item.get("builder"))
@@ -454,7 +454,7 @@ def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) 
         )
         return ""
     try:
-        get_preprocess(name)
+        get_preprocess(name, module_dir)
     except KeyError as err:
         problems.error((*path, "preprocess_fn"), f"{label}: preprocess_fn: {err.args[0]}")
     return name
@@ -483,12 +483,13 @@ def _box_format(problems: _Problems, value) -> str:
     return value
 
 
-def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kwargs: dict) -> dict:
+def _check_kwargs(problems: _Problems, path: tuple, label: str, fields: dict, kwargs: dict) -> dict:
     """The kwargs the function is called with. A keyword LaViDa-O's function declares that changes
     nothing here (`no_effect_kwargs`) is accepted and left out; an unknown one is a warning with
     the closest known name (an error under --strict) and left out; a stage option is an error."""
+    fn_name = fields["preprocess_fn"]
     try:
-        function = get_preprocess(fn_name) if fn_name else None
+        function = get_preprocess(fn_name, fields["module_dir"]) if fn_name else None
     except KeyError:
         return kwargs
     accepted = function.accepted_kwargs() if function else None
@@ -625,7 +626,8 @@ def _check_glob_columns(
     needs (an error naming the file), and the filter or listed columns (a warning: the file's rows
     hold nulls there and count under the filter or preprocess reason)."""
     try:
-        needed = set(get_preprocess(fields["preprocess_fn"]).needs(fields.get("process_fn_kwargs") or {}))
+        function = get_preprocess(fields["preprocess_fn"], fields["module_dir"])
+        needed = set(function.needs(fields.get("process_fn_kwargs") or {}))
     except KeyError:
         needed = set()
     wanted = [c for c in loaded if c in needed or c in _filter_columns(fields) or fields.get("columns")]
@@ -673,7 +675,7 @@ def _check_filter_columns(problems: _Problems, path: tuple, label: str, fields: 
 
 def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: dict, loaded: list) -> None:
     try:
-        function = get_preprocess(fields["preprocess_fn"])
+        function = get_preprocess(fields["preprocess_fn"], fields["module_dir"])
     except KeyError:
         return
     try:

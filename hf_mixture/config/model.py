@@ -44,6 +44,7 @@ class EntryConfig:
     score_column: str = "fltLaionAesthScore"
     builder: str = "tabular"
     builder_options: dict = field(default_factory=dict)
+    module_dir: str | None = None  # where a `module:function` preprocess_fn is looked up first
 
     @property
     def label(self) -> str:

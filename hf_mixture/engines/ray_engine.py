@@ -69,10 +69,10 @@ from hf_mixture.export.hub_folder import _process_alive
 from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.media.resize import use_libvips
-from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
+from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count, with_repairs
 from hf_mixture.progress import progress_enabled
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
-from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
+from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA, source_row_id
 from hf_mixture.sources.tables import parquet_file_for_streaming
 from hf_mixture.stats import EntryStats, ReaderDrops
 
@@ -373,7 +373,7 @@ def _piece_tables(spec: EntrySpec, piece: Piece, columns, reader_drops: ReaderDr
 def _records_batch(batch: pa.Table, spec: EntrySpec, tally) -> pa.Table:
     """`EntryPipeline.records` of one block of selected rows."""
     if not len(batch):
-        return REFERENCE_SCHEMA.empty_table()
+        return with_repairs(REFERENCE_SCHEMA.empty_table())  # as `records` returns them
     positions = batch[POSITION].to_numpy()
     stats = spec.blank_stats()
     records = spec.pipeline(stats).records(batch.drop_columns([POSITION]), positions)
@@ -464,7 +464,7 @@ def _id_span(key: str, path: Path) -> tuple[int, int, Path] | None:
 
 def _position_of(key: str, row_id: str) -> int:
     """The source position in `<key>/<position>[#copy]`."""
-    return int(row_id[len(key) + 1 :].split("#", 1)[0])
+    return int(source_row_id(row_id)[len(key) + 1 :])
 
 
 @functools.cache

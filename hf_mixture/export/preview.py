@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from html import escape
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from hf_mixture.export.folder import (
     read_stage_columns,
 )
 from hf_mixture.export.report import load_report
+from hf_mixture.schema import source_row_id
 
 THUMBNAIL = 192
 STYLE = """
@@ -41,26 +41,20 @@ img{border:1px solid #ccc;max-width:192px;max-height:192px}
 img.chart{max-width:100%;max-height:none;border:none}
 """
 BOXED_TASKS = ("planning", "reflection")  # their boxes lay out the generation target, not an input
-_DUP_SUFFIX = re.compile(r"#\d+$")
-
-
-def distinct_id(row_id: str) -> str:
-    """The id of the source row: a `dup:K` copy's id without its `#k` suffix."""
-    return _DUP_SUFFIX.sub("", row_id)
 
 
 def preview_rows(out_dir: str | Path, stage: str, rows_per_source: int) -> dict[str, list[dict]]:
-    """The first `rows_per_source` distinct rows of each source (a row the mix repeats, or a `dup`
-    copy of it, is shown once), in source order of first appearance."""
+    """The first `rows_per_source` distinct rows of each source (a source row that `dup:K` copies
+    or the mix repeats is shown once), in source order of first appearance."""
     sources = list(dict.fromkeys(read_stage_columns(out_dir, stage, ["source"])["source"].to_pylist()))
     picked: dict[str, list[dict]] = {s: [] for s in sources}
     shown: set[str] = set()
     for batch in iter_stage_batches(out_dir, stage):
         for row in batch.to_pylist():
-            key = distinct_id(row["id"])
-            if len(picked[row["source"]]) < rows_per_source and key not in shown:
+            source_row = source_row_id(row["id"])
+            if len(picked[row["source"]]) < rows_per_source and source_row not in shown:
                 picked[row["source"]].append(row)
-                shown.add(key)
+                shown.add(source_row)
         if all(len(rows) >= rows_per_source for rows in picked.values()):
             break
     return picked

@@ -17,12 +17,13 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets.arrow_writer import get_parquet_column_options
 
 from hf_mixture.export.entry_files import EntryFiles, StageRows, release_mapped_pages, table_row_bytes
 from hf_mixture.mixing.order import MixOrder
-from hf_mixture.schema import FEATURES
+from hf_mixture.schema import FEATURES, MIX_REPEAT_MARK
 
 # Row groups are cut by the bytes of their rows as written: at most ROW_GROUP_BYTES uncompressed
 # (below datasets' MAX_ROW_GROUP_SIZE of 100 MB and far below the viewer's 300,000,000-byte scan
@@ -79,8 +80,8 @@ def _row_groups(task: ShardTask, rows: StageRows) -> Iterator[pa.Table]:
     first row (so, the groups `group_bounds` gives the whole shard): rows are gathered
     ROW_GROUP_ROWS at a time, the rows after a group's end wait for the next one."""
     pending = None
-    for entries, within in task.order.chunks(task.start, task.stop, ROW_GROUP_ROWS):
-        gathered = _gather(rows, entries, within)
+    for entries, within, repeats in task.order.chunks(task.start, task.stop, ROW_GROUP_ROWS):
+        gathered = with_repeat_ids(_gather(rows, entries, within), repeats)
         pending = gathered if pending is None else pa.concat_tables([pending, gathered]).combine_chunks()
         while len(pending) >= ROW_GROUP_ROWS:
             pending = yield from _first_group(pending)
@@ -105,6 +106,17 @@ def _gather(rows: StageRows, entries, within) -> pa.Table:
     compact = pa.concat_tables(tables).combine_chunks()
     del tables
     return compact.take(pa.array(inverse, pa.int64()))
+
+
+def with_repeat_ids(table: pa.Table, repeats: np.ndarray) -> pa.Table:
+    """`table` whose rows drawn again by the mix (`repeats` k >= 1, `MixOrder.chunks`) have
+    `~<k>` appended to their id (schema.md), so that ids are unique within the stage."""
+    again = repeats > 0
+    if not again.any():
+        return table
+    suffix = np.where(again, np.char.add(MIX_REPEAT_MARK, repeats.astype(str)), "")
+    ids = pc.binary_join_element_wise(table["id"], pa.array(suffix, pa.string()), "")
+    return table.set_column(table.schema.get_field_index("id"), "id", ids)
 
 
 def write_tables(

@@ -58,34 +58,43 @@ class MixOrder:
         chunks = list(self.chunks(start, stop, max(1, stop - start)))
         if not chunks:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return chunks[0]
+        return chunks[0][:2]
 
-    def chunks(self, start: int, stop: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def chunks(self, start: int, stop: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """`rows` of [start, stop) in consecutive pieces of `size` rows (the last may be shorter),
-        walking the draws once."""
+        walking the draws once, with a third array: each row's repeat index (0 for a row's first
+        draw, k for its k-th draw again under `all_exhausted`: the draw's rank // the entry's rows)."""
         stop = min(stop, self.total)
         if self.kind == "concat":
             (entry,) = [i for i, n in enumerate(self.per_entry) if n]
             for first in range(start, stop, size):
                 last = min(first + size, stop)
-                yield np.full(last - first, entry, np.int64), np.arange(first, last, dtype=np.int64)
+                n = last - first
+                yield (
+                    np.full(n, entry, np.int64),
+                    np.arange(first, last, dtype=np.int64),
+                    np.zeros(n, np.int64),
+                )
             return
         if stop <= start:
             return
         point = max((c for c in self.checkpoints if c.row <= start), key=lambda c: c.row)
         kept = np.asarray(self.kept, np.int64)
-        pending_s, pending_r, held, row = [], [], 0, point.row
-        for block_sources, block_rows in _walk(self, point):
+        pending_s, pending_r, pending_k, held, row = [], [], [], 0, point.row
+        for block_sources, block_rows, block_repeats in _walk(self, point):
             lo, hi = max(start - row, 0), min(stop - row, len(block_sources))
             row += len(block_sources)
             if hi > lo:
                 pending_s.append(kept[block_sources[lo:hi]])
                 pending_r.append(block_rows[lo:hi])
+                pending_k.append(block_repeats[lo:hi])
                 held += hi - lo
             while held >= size or (row >= stop and held):
                 sources, rows = np.concatenate(pending_s), np.concatenate(pending_r)
-                yield sources[:size], rows[:size]
-                pending_s, pending_r, held = [sources[size:]], [rows[size:]], max(0, held - size)
+                repeats = np.concatenate(pending_k)
+                yield sources[:size], rows[:size], repeats[:size]
+                pending_s, pending_r, pending_k = [sources[size:]], [rows[size:]], [repeats[size:]]
+                held = max(0, held - size)
             if row >= stop:
                 return
 
@@ -189,9 +198,9 @@ def _stop_index(draws, ranks, drawn, lengths, drawable, strategy) -> int | None:
     return int(hits.max())
 
 
-def _walk(order: MixOrder, point: Checkpoint) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(source, row) of the output rows from `point` on, one superblock at a time (endless: the
-    caller stops at `order.total`)."""
+def _walk(order: MixOrder, point: Checkpoint) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(source, row, repeat index) of the output rows from `point` on, one superblock at a time
+    (endless: the caller stops at `order.total`)."""
     rng = np.random.default_rng(order.seed)
     rng.bit_generator.state = point.state
     lengths = np.asarray(order.lengths, np.int64)
@@ -201,10 +210,10 @@ def _walk(order: MixOrder, point: Checkpoint) -> Iterator[tuple[np.ndarray, np.n
         ranks = _ranks(draws, drawn)
         drawn = drawn + np.bincount(draws, minlength=len(lengths))
         if order.replace:
-            yield draws, ranks % lengths[draws]
+            yield draws, ranks % lengths[draws], ranks // lengths[draws]
         else:
             valid = ranks < lengths[draws]
-            yield draws[valid], ranks[valid]
+            yield draws[valid], ranks[valid], np.zeros(int(valid.sum()), np.int64)
 
 
 def _superblock(rng: np.random.Generator, order: MixOrder) -> np.ndarray:

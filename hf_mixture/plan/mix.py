@@ -21,7 +21,7 @@ def mix_plans(config: StageConfig, plans: Sequence[EntryPlan]) -> tuple[int, str
     sizes = [plan.rows for plan in plans]
     order, probabilities, strategy = mix_order(config, sizes)
     per_row = [np.zeros(n // max(plan.dup_factor, 1), np.int64) for n, plan in zip(sizes, plans)]
-    for entries, rows in order.chunks(0, order.total, CHUNK_ROWS):
+    for entries, rows, _repeats in order.chunks(0, order.total, CHUNK_ROWS):
         for i in np.unique(entries):
             mine = rows[entries == i] // plans[i].dup_factor
             per_row[i] += np.bincount(mine, minlength=len(per_row[i]))

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -132,28 +134,46 @@ def known_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_preprocess(name: str) -> PreprocessFunction:
+def get_preprocess(name: str, module_dir: str | None = None) -> PreprocessFunction:
     """The function registered as `name`, or imported from `module:function` (that runs the
-    module's code: only name modules you trust). KeyError lists the known names."""
+    module's code: only name modules you trust). The module is looked up first in `module_dir`
+    (the stage YAML's folder; on sys.path only while it is imported), then on sys.path; once
+    imported, a module name stands for that module in the whole process. KeyError lists the
+    known names, or says where the module was looked up."""
     _load_builtin_modules()
     if name in _REGISTRY:
         return _REGISTRY[name]
     if ":" in name:
-        return _import_user_function(name)
+        return _import_user_function(name, module_dir)
     raise KeyError(
         f"unknown preprocess_fn {name!r}; known: {', '.join(known_names())} (or 'module:function')"
     )
 
 
-def _import_user_function(spec: str) -> PreprocessFunction:
+def _import_user_function(spec: str, module_dir: str | None) -> PreprocessFunction:
     module_name, _, attr = spec.partition(":")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        fn = getattr(_import_beside(module_name, module_dir), attr)
     except (ImportError, AttributeError) as err:
+        where = f"the YAML's folder {module_dir} and " if module_dir else ""
         raise KeyError(
-            f"preprocess_fn {spec!r}: cannot import {attr!r} from {module_name!r} ({err})"
+            f"preprocess_fn {spec!r}: cannot import {attr!r} from {module_name!r} ({err}); "
+            f"looked in {where}sys.path (PYTHONPATH)"
         ) from err
     return PreprocessFunction(spec, fn, lambda _kwargs: [], getattr(fn, "batch", None))
+
+
+def _import_beside(module_name: str, folder: str | None):
+    """`import module_name` with `folder` first on sys.path during the import only (as Python
+    puts a script's folder first), so unrelated later imports do not see that folder."""
+    if not folder or not os.path.isdir(folder) or module_name in sys.modules:
+        return importlib.import_module(module_name)
+    sys.path.insert(0, folder)
+    try:
+        importlib.invalidate_caches()  # the module file may be newer than the import system's listing
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(folder)  # the first occurrence: ours
 
 
 def _load_builtin_modules() -> None:
