@@ -212,12 +212,25 @@ def _merged_readme(remote: RemoteFolder, local_dir: Path, stage: str) -> str:
     return card_text(merged.data, merged.text or "")
 
 
+def existing_folder(out: str | Path) -> Path:
+    """`out` as an absolute path (`datasets` mistakes a relative `.` for a Hub id); OutputError when
+    it is not a folder."""
+    folder = Path(out).absolute()
+    if not folder.is_dir():
+        what = "is a file, not a built folder" if folder.exists() else "does not exist"
+        raise OutputError(
+            f"{out}: {what}; give the folder `hf-mixture build <stage.yaml> --out {out}` wrote "
+            "(or an s3://... URL of one)"
+        )
+    return folder
+
+
 @contextlib.contextmanager
 def local_copy(out: str | Path, stages: list[str] | None = None) -> Iterator[Path]:
     """`out` itself when it is local; else a temporary local copy of the remote folder (README and
     `stages`, default all), removed afterwards. Options come from the environment / fsspec config."""
     if not is_remote(out):
-        yield Path(out)
+        yield existing_folder(out)
         return
     folder = Path(tempfile.mkdtemp(prefix="hf-mixture-remote-"))
     try:
