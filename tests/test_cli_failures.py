@@ -1,5 +1,5 @@
 """Failures that are the user's to fix end in exit 2 with a message naming what, where and how; never
-exit 1 or a traceback (hf_mixture/cli/failures.py, cli/main.py)."""
+exit 1 or a traceback (hf_mixture/failures.py, cli/main.py)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,9 @@ def test_build_to_s3_without_credentials_fails_before_building(s3_env, tmp_path)
 @pytest.mark.parametrize("command", [["validate"], ["preview", "--stage", "a", "--to", "p.html"]])
 def test_reading_an_s3_folder_without_credentials_names_the_folder(s3_env, command, tmp_path):
     url = f"s3://{s3_env.make_bucket()}/mixture"
-    done = run_cli(command[0], url, *[str(tmp_path / a) if a == "p.html" else a for a in command[1:]], env=NO_AWS)
+    done = run_cli(
+        command[0], url, *[str(tmp_path / a) if a == "p.html" else a for a in command[1:]], env=NO_AWS
+    )
     err = _user_error(done)
     assert url in err and "credentials" in err
 
@@ -80,7 +82,9 @@ def test_out_that_is_a_file_says_what_and_how(tmp_path):
     assert str(tmp_path / "taken") in err and "not a folder" in err and "choose another path" in err
 
 
-@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs (refuses mkdir, even to root)")
+@pytest.mark.skipif(
+    not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs (refuses mkdir, even to root)"
+)
 def test_out_where_writing_is_refused_says_what_and_how(tmp_path):
     config = small_t2i_stage(tmp_path, "a", 2)
     err = _user_error(run_cli("build", str(config), "--out", "/sys/hf-mixture-out"))
@@ -94,7 +98,9 @@ def test_validate_of_a_missing_folder_exits_2_with_how_to_build_it(tmp_path):
 
 def test_validate_of_dot_inside_a_built_folder_passes(demo_folder):
     command = [sys.executable, "-m", "hf_mixture.cli.main", "validate", "."]
-    done = subprocess.run(command, cwd=demo_folder, capture_output=True, text=True, env=cli_env(), timeout=300)
+    done = subprocess.run(
+        command, cwd=demo_folder, capture_output=True, text=True, env=cli_env(), timeout=300
+    )
     assert done.returncode == 0 and "verdict: PASS" in done.stdout, done.stdout + done.stderr
 
 
@@ -108,8 +114,18 @@ def test_validate_of_a_folder_failing_a_check_exits_2(demo_copy):
 @pytest.mark.parametrize("delay", [0.5, 0.8, 1.5])  # during the imports, setup, the build
 def test_sigterm_at_any_moment_exits_130(tmp_path, delay):
     config = small_t2i_stage(tmp_path, "a", 2)
-    command = [sys.executable, "-m", "hf_mixture.cli.main", "build", str(config), "--out", str(tmp_path / "o")]
-    process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "hf_mixture.cli.main",
+        "build",
+        str(config),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    process = subprocess.Popen(
+        command, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(delay)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=300)

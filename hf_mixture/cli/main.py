@@ -22,7 +22,10 @@ def _terminate_after_main(signum, frame):
 
 # Installed before any other import, so a SIGTERM at any moment of a CLI run exits 130 (issue: a
 # SIGTERM during the imports or while the process exits used to give the default 143).
-if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+if (
+    threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+):
     signal.signal(signal.SIGTERM, _terminate)
 
 import argparse  # noqa: E402
@@ -33,8 +36,8 @@ import traceback  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
-from hf_mixture.cli.failures import os_error_message, user_message  # noqa: E402
 from hf_mixture.errors import HfMixtureError  # noqa: E402
+from hf_mixture.failures import os_error_message, user_message  # noqa: E402
 from hf_mixture.redact import RedactingFilter, RedactingStream, redact  # noqa: E402
 
 # Subcommand name -> module in hf_mixture.cli exposing `add_arguments(parser)` and `run(args) -> int`.

@@ -1,7 +1,7 @@
 """Third-party failures that are the user's to fix (network, object-store credentials, file system),
 turned into one message saying what was wrong, where and how to fix it.
 
-`main` maps these to exit 2; anything not recognised here stays an internal error (exit 1).
+`hf_mixture.cli.main` maps these to exit 2; anything not recognised here stays an internal error (exit 1).
 Matching is by class name and module so that no optional package (botocore, requests, httpx2) has
 to be imported to recognise its errors.
 """
@@ -49,11 +49,18 @@ def user_message(err: BaseException) -> str | None:
         return _storage_message(err, names)
     if "HfHubHTTPError" in names:
         return f"the Hub refused the request: {err}; check the token (HF_TOKEN / `hf auth login`) and repo id"
-    if names & _NETWORK and not isinstance(err, OSError) or module.startswith(("httpx", "requests", "urllib3")):
+    if is_network_error(err):
         return network_message(err)
     if isinstance(err, OSError):
         return os_error_message(err)
     return None
+
+
+def is_network_error(err: BaseException) -> bool:
+    """Whether `err` is a failure to reach a server (httpx/httpx2, requests, urllib3, aiohttp)."""
+    if isinstance(err, OSError) and type(err).__module__ == "builtins":
+        return False
+    return bool(_names(err) & _NETWORK) or _module(err).startswith(("httpx", "requests", "urllib3"))
 
 
 def network_message(err: BaseException, where: str | None = None) -> str:
@@ -61,7 +68,10 @@ def network_message(err: BaseException, where: str | None = None) -> str:
     url = _request_url(err)
     hub = f"the Hub ({hub_endpoint()})"
     where = where or (hub if url is None or url.startswith(hub_endpoint()) else url)
-    return f"could not reach {where}: {err}; check the network / HF_ENDPOINT (or the source's URL)"
+    how = (
+        "check the network / HF_ENDPOINT" if where.startswith("the Hub") else "check the network and the URL"
+    )
+    return f"could not reach {where}: {err}; {how}"
 
 
 def hub_endpoint() -> str:
