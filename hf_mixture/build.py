@@ -12,6 +12,7 @@ from hf_mixture.config.model import StageConfig
 from hf_mixture.engines import Engine, Session, open_engine
 from hf_mixture.errors import SamplingError, SourceError
 from hf_mixture.export.card import card_body
+from hf_mixture.export.charts import write_charts
 from hf_mixture.export.entry_files import EntryFiles
 from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
@@ -22,6 +23,7 @@ from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.mixing.interleave import warn_empty_entries
 from hf_mixture.mixing.order import MixOrder, plan_mix
 from hf_mixture.mixing.probabilities import default_stopping_strategy, entry_probabilities, group_table
+from hf_mixture.progress import StageProgress, closing_line, progress_enabled, quiet_progress
 from hf_mixture.redact import redact
 from hf_mixture.stats import EntryStats
 from hf_mixture.work_dir import EntryCache, entry_key
@@ -57,6 +59,7 @@ def build_stage(
     engine: str | Engine = "local",
     address: str | None = None,
     echo=print,
+    progress: bool = True,
 ) -> BuildResult:
     """Build the stage a YAML file describes into `out_dir` (a folder in the Hub layout).
 
@@ -64,19 +67,24 @@ def build_stage(
     at `address`: hf_mixture/engines/); the stage order is computed from the entries' row counts
     (mixing/order.py) and each shard reads exactly its rows (export/shards.py). `work_dir` keeps
     every finished entry under a key of what makes it (hf_mixture/work_dir.py) for later builds to
-    reuse (`fresh`: build every entry again); None: a temporary folder removed after the build."""
+    reuse (`fresh`: build every entry again); None: a temporary folder removed after the build.
+    `progress`: an overall line across entries (elapsed, ETA) above per-entry bars; False: no bar."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, strict=strict, overrides=overrides)
     if is_remote(out_dir):
-        return _build_to_remote(
-            config, str(out_dir), work_dir=work_dir, fresh=fresh, engine=engine, address=address, echo=echo
-        )
+        where = {"work_dir": work_dir, "fresh": fresh, "engine": engine, "address": address}
+        return _build_to_remote(config, str(out_dir), **where, echo=echo, progress=progress)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
-    with _work_folder(work_dir) as root, open_engine(engine, address) as session:
+    with (
+        quiet_progress(not progress),
+        _work_folder(work_dir) as root,
+        open_engine(engine, address) as session,
+    ):
+        bar = StageProgress(settings.name, len(config.entries), enabled=progress_enabled())
         cache = EntryCache(root, fresh=fresh)
-        outputs, stats, reuse = _build_entries(config, cache, session, echo)
+        outputs, stats, reuse = _build_entries(config, cache, session, echo, bar)
         order, strategy = _mix(config, outputs, stats)
         written = write_stage(
             out_dir,
@@ -89,10 +97,12 @@ def build_stage(
         )
     summary = {**_summary(config, strategy, written, stats), **reuse}
     path = write_report(out_dir, settings.name, summary, stats)
+    write_charts(out_dir, settings.name)
     save_stage_yaml(out_dir, settings.name, config.text)
     rebuild_readme(out_dir, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
+    echo(closing_line(settings.name, out_dir, written.num_examples, written.files, bar.elapsed))
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text, *reuse.values())
 
 
@@ -108,7 +118,7 @@ def _work_folder(work_dir: str | Path | None) -> Iterator[Path]:
 
 
 def _build_to_remote(
-    config: StageConfig, url: str, *, work_dir, fresh: bool, engine, address, echo
+    config: StageConfig, url: str, *, work_dir, fresh: bool, engine, address, echo, progress: bool = True
 ) -> BuildResult:
     """Build into a local folder under `work_dir`, then publish the stage to the fsspec URL `url`
     (hf_mixture/export/remote_out.py); options for it: the stage's `storage_options[<scheme>]`."""
@@ -116,25 +126,25 @@ def _build_to_remote(
     remote = RemoteFolder(url, config.settings.storage_options.get(scheme, {}))
     remote.check_writable()  # a bad URL, fsspec driver, bucket, credentials or permission: before any work
     with tempfile.TemporaryDirectory(prefix="hf-mixture-out-", dir=work_dir) as local:
-        result = build_stage(
-            config, local, work_dir=work_dir, fresh=fresh, engine=engine, address=address, echo=echo
-        )
+        where = {"work_dir": work_dir, "fresh": fresh, "engine": engine, "address": address}
+        result = build_stage(config, local, **where, echo=echo, progress=progress)
         publish_stage(remote, local, config.settings.name)
     echo(f"published stage {config.settings.name} to {url}")
     return replace(result, out_dir=url)
 
 
 def _build_entries(
-    config: StageConfig, cache: EntryCache, session: Session, echo
+    config: StageConfig, cache: EntryCache, session: Session, echo, bar: StageProgress
 ) -> tuple[list[EntryFiles], list[EntryStats], dict]:
     """Every entry's files and counts (taken from `cache` when finished before, else built by
     the engine and kept there), and what was reused: `reused_entries` (names) and
-    `reused_piece_groups` (name -> [reused, total])."""
+    `reused_piece_groups` (name -> [reused, total]); `bar` advances per entry."""
     budget = MediaBudget(config.settings.media_budget_seconds)  # one time budget for the whole build
     outputs, stats, reused, resumed = [], [], [], {}
     for position, entry in enumerate(config.entries, 1):
         prefix = f"[{position}/{len(config.entries)}] {entry.name}: {entry.json_path} ({entry.sampling.text})"
         key = entry_key(config, entry)
+        bar.start_entry(f"{entry.name} ({entry.sampling.text})")
         found = cache.load(key)
         if found is not None:
             echo(f"{prefix}: reused from {cache.folder / key}")
@@ -150,20 +160,25 @@ def _build_entries(
                 resumed[entry.name] = [done, groups]
         outputs.append(found[0])
         stats.append(found[1])
+        bar.entry_done()
+    bar.close()
     return outputs, stats, {"reused_entries": tuple(reused), "reused_piece_groups": resumed}
 
 
-def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntryStats]) -> tuple[MixOrder, str]:
-    """The stage order (from the entries' row counts) and the stopping strategy used; each
-    entry's written rows and shares are recorded in `stats`."""
+def mix_order(
+    config: StageConfig, sizes: Sequence[int], why_empty: Sequence[str] | None = None
+) -> tuple[MixOrder, list[float], str]:
+    """The stage order for entries of `sizes` rows (mixing/order.py), each entry's probability and
+    the stopping strategy used; the build and `hf-mixture plan` mix through here. `why_empty`: per
+    entry, what the warning about an empty entry says (None: no warning)."""
     settings = config.settings
     strategy = settings.stopping_strategy or default_stopping_strategy(config.grouped)
-    sizes = [o.num_rows for o in outputs]
     groups = [e.length_group for e in config.entries]
     probabilities = entry_probabilities(
         groups, sizes, config.weights, config.batch_sizes, settings.batch_size
     )
-    warn_empty_entries([e.name for e in config.entries], sizes, [s.why_empty() for s in stats], stacklevel=3)
+    if why_empty is not None:
+        warn_empty_entries([e.name for e in config.entries], sizes, why_empty, stacklevel=4)
     never = [e.label for e, n, p in zip(config.entries, sizes, probabilities) if n and not p]
     if never and strategy != "first_exhausted":
         raise SamplingError(
@@ -174,6 +189,14 @@ def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntrySt
     order = plan_mix(
         sizes, probabilities, seed=settings.seed, stopping_strategy=strategy, num_samples=settings.num_samples
     )
+    return order, probabilities, strategy
+
+
+def _mix(config: StageConfig, outputs: Sequence[EntryFiles], stats: list[EntryStats]) -> tuple[MixOrder, str]:
+    """The stage order (from the entries' row counts) and the stopping strategy used; each
+    entry's written rows and shares are recorded in `stats`."""
+    sizes = [o.num_rows for o in outputs]
+    order, probabilities, strategy = mix_order(config, sizes, [s.why_empty() for s in stats])
     if order.total == 0:
         raise SourceError(_no_rows_message(config, stats))
     _account_mixing(order, stats, probabilities)

@@ -174,24 +174,32 @@ class EntryPipeline:
     def run(self, tables: Iterable[pa.Table]) -> Iterator[pa.Table]:
         """Unified tables (FEATURES schema; REFERENCE_SCHEMA without `embed_media`), in source
         order; empty results are not yielded."""
-        position = filtered = 0
         executor = (
             ThreadPoolExecutor(max_workers=self.settings.image_workers) if self.embed_media else nullcontext()
         )
         with executor:
-            for table in tables:
-                table, source_rows = split_source_rows(table, position)
-                self.stats.read += len(table)
-                kept, passing = self.select(table, filtered)
-                filtered += passing
-                positions = source_rows[kept]
-                position = int(source_rows[-1]) + 1 if len(source_rows) else position
-                if not len(kept):
-                    continue
-                rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
+            for rows, positions in self.selected(tables):
                 for out in self._process(rows, positions, executor):
                     if len(out):
                         yield out
+
+    def selected(
+        self, tables: Iterable[pa.Table], start: int = 0, filtered: int = 0
+    ) -> Iterator[tuple[pa.Table, np.ndarray]]:
+        """The rows of `tables` that filters and sampling keep, with their source positions; every
+        row read is counted. A table's rows are consecutive unless it carries their positions
+        (`sources.rows.split_source_rows`). `start` / `filtered`: where `tables` start among the
+        entry's rows and among the rows passing the filters (non-zero for a piece of the source)."""
+        position = 0  # within `tables`
+        for table in tables:
+            table, source_rows = split_source_rows(table, position)
+            self.stats.read += len(table)
+            kept, passing = self.select(table, filtered)
+            filtered += passing
+            position = int(source_rows[-1]) + 1 if len(source_rows) else position
+            if len(kept):
+                rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
+                yield rows, start + source_rows[kept]
 
     def select(self, table: pa.Table, filtered_before: int) -> tuple[np.ndarray, int]:
         """Row indices of `table` kept by filters and sampling, and how many passed the filters

@@ -50,7 +50,10 @@ def test_every_built_stage_is_a_config(demo_out):
 
 
 def test_the_folder_has_exactly_the_push_to_hub_layout(demo_out):
-    assert [p.name for p in (demo_out / "s2-256").glob("train-*")] == ["train-00000-of-00001.parquet"]
+    assert sorted(p.name for p in (demo_out / "s2-256").glob("train-*")) == [
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
+    ]  # the demo stages ask for 2 shards: one per worker of examples/train_loop.py
     assert (demo_out / "s2-256" / "build_report.json").exists()
     readme = (demo_out / "README.md").read_text()
     assert "path: s2-256/train-*" in readme and readme.count("default: true") == 1
@@ -59,9 +62,9 @@ def test_the_folder_has_exactly_the_push_to_hub_layout(demo_out):
 def test_building_another_stage_leaves_the_others_alone(tmp_path):
     out = tmp_path / "mixture"
     quiet_build(DEMO / "s2-256.yaml", out)
-    before = (out / "s2-256" / "train-00000-of-00001.parquet").read_bytes()
+    before = (out / "s2-256" / "train-00000-of-00002.parquet").read_bytes()
     quiet_build(DEMO / "s1-gnd.yaml", out)
-    assert (out / "s2-256" / "train-00000-of-00001.parquet").read_bytes() == before
+    assert (out / "s2-256" / "train-00000-of-00002.parquet").read_bytes() == before
     assert len(load_dataset(str(out), "s2-256", split="train")) == 28
 
 
@@ -71,7 +74,7 @@ def test_the_same_seed_gives_the_same_bytes(tmp_path):
     quiet_build(DEMO / "s3-unified.yaml", second)
 
     def digest(out):
-        return hashlib.sha256((out / "s3-unified" / "train-00000-of-00001.parquet").read_bytes())
+        return hashlib.sha256(b"".join(p.read_bytes() for p in sorted((out / "s3-unified").glob("train-*"))))
 
     assert digest(first).hexdigest() == digest(second).hexdigest()
 

@@ -42,7 +42,7 @@ def test_card_body_describes_each_stage_with_sources_yaml_and_loading(demo_folde
     assert sorted(stage_sections(text)) == ["s1-gnd", "s2-256", "s3-unified"]
     s3 = stage_sections(text)["s3-unified"]
     report = load_report(demo_folder, "s3-unified")
-    assert f"{report['rows']} rows in 1 parquet shard(s)" in s3
+    assert f"{report['rows']} rows in 2 parquet shard(s)" in s3
     omniedit = next(e for e in report["entries"] if e["name"] == "omniedit")
     assert (
         "| [omniedit](https://huggingface.co/datasets/UCSC-VLAA/GPT-Image-Edit-1.5M) | edit | edit_gpt "
@@ -67,7 +67,8 @@ def test_stage_yaml_is_saved_next_to_the_report_outside_the_data_glob(demo_folde
     source = yaml.safe_load((ROOT / "configs/demo/s2-256.yaml").read_text())
     assert yaml.safe_load(saved.read_text()) == source  # re-serialised: same data, no secret in the demo
     assert sorted(p.name for p in (demo_folder / "s2-256").glob("train-*")) == [
-        "train-00000-of-00001.parquet"
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
     ]
 
 

@@ -115,6 +115,8 @@ def test_push_one_stage_uploads_its_files_deletes_its_stale_shards_and_merges_th
                 "s2-256/train-*.parquet",
                 "s2-256/build_report.json",
                 "s2-256/stage.yaml",
+                "s2-256/composition.png",
+                "s2-256/drops.png",
             ],
             "ignore_patterns": [".*", "*/.*", "**/.cache/**"],
             "delete_patterns": ["s2-256/train-*"],
@@ -126,12 +128,15 @@ def test_push_one_stage_uploads_its_files_deletes_its_stale_shards_and_merges_th
     assert sorted(hub.uploaded) == [
         "README.md",
         "s2-256/build_report.json",
+        "s2-256/composition.png",
+        "s2-256/drops.png",
         "s2-256/stage.yaml",
-        "s2-256/train-00000-of-00001.parquet",
+        "s2-256/train-00000-of-00002.parquet",
+        "s2-256/train-00001-of-00002.parquet",
     ]
     assert (
-        hub.uploaded["s2-256/train-00000-of-00001.parquet"]
-        == (demo_folder / "s2-256/train-00000-of-00001.parquet").read_bytes()
+        hub.uploaded["s2-256/train-00000-of-00002.parquet"]
+        == (demo_folder / "s2-256/train-00000-of-00002.parquet").read_bytes()
     )
 
 
@@ -171,7 +176,7 @@ def test_push_all_stages_deletes_each_stages_stale_shards_only(demo_folder, hub)
     assert upload["delete_patterns"] == ["s1-gnd/train-*", "s2-256/train-*", "s3-unified/train-*"]
     assert upload["revision"] == "v2"
     assert hub.calls[1][3]["revision"] == "v2"
-    assert len([p for p in hub.uploaded if p.endswith(".parquet")]) == 3
+    assert len([p for p in hub.uploaded if p.endswith(".parquet")]) == 6  # 3 stages of 2 shards
 
 
 def test_create_pr_reads_the_card_of_main(demo_folder, hub):
@@ -204,7 +209,7 @@ def test_dry_run_lists_uploads_and_deletions_without_calling_the_hub(demo_folder
     assert main(["push", str(demo_folder), "org/mix", "--stage", "s1-gnd", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert hub.calls == []
-    assert "upload s1-gnd/train-00000-of-00001.parquet" in out
+    assert "upload s1-gnd/train-00000-of-00002.parquet" in out
     assert "delete remote files matching s1-gnd/train-*" in out
     assert "s2-256" not in out and FAKE_TOKEN not in out
 
@@ -241,3 +246,21 @@ def test_push_without_a_token_says_how_to_log_in(demo_folder, hub, monkeypatch, 
     with pytest.raises(PushError, match="HF_TOKEN or run `hf auth login`"):
         push(plan_push(demo_folder, "org/mix", stage="s2-256"), demo_folder)
     assert hub.calls == []
+
+
+def test_dry_run_prints_each_file_size_the_total_and_that_a_token_is_found(demo_folder, hub, capsys):
+    assert main(["push", str(demo_folder), "org/mix", "--stage", "s2-256", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    shard = demo_folder / "s2-256" / "train-00000-of-00002.parquet"
+    assert f"upload s2-256/train-00000-of-00002.parquet ({shard.stat().st_size:,} bytes)" in out
+    files = plan_push(demo_folder, "org/mix", stage="s2-256").files
+    total = sum((demo_folder / f).stat().st_size for f in files)
+    assert f"{len(files)} files, {total:,} bytes in total" in out
+    assert "Hub login: a token is available" in out and FAKE_TOKEN not in out
+
+
+def test_dry_run_says_when_no_token_is_available(demo_folder, monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # no saved login either
+    assert main(["push", str(demo_folder), "org/mix", "--dry-run"]) == 0
+    assert "Hub login: no token found" in capsys.readouterr().out

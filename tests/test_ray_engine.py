@@ -271,3 +271,12 @@ def test_engine_ray_without_ray_installed_says_how_to_install_it(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "pip install 'hf-mixture[ray]'" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "s2-256").exists()
+
+
+@pytest.mark.ray
+def test_ray_logs_and_bars_stay_quiet_without_verbose(ray_cluster, tmp_path, capfd):
+    build_stage(DEMO / "s2-256.yaml", tmp_path / "out", echo=lambda *_: None, engine="ray", progress=False)
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+    assert "Running Dataset" not in output and "Execution plan" not in output
+    assert "streaming_executor" not in output and "maximum number of concurrent tasks" not in output

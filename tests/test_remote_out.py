@@ -31,7 +31,13 @@ def test_stages_built_into_s3_load_and_the_readme_declares_each(s3_env, tmp_path
         *(
             f"{s}/{f}"
             for s in "ab"
-            for f in ("build_report.json", "stage.yaml", "train-00000-of-00001.parquet")
+            for f in (
+                "build_report.json",
+                "composition.png",
+                "drops.png",
+                "stage.yaml",
+                "train-00000-of-00001.parquet",
+            )
         ),
     ]  # no temporary key is left
     card = DatasetCard(RemoteFolder(url).read_bytes("README.md").decode())

@@ -19,6 +19,7 @@ def run(*args: str) -> list[str]:
         [sys.executable, *map(str, args)], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Too many dataloader workers" not in result.stderr  # the demo stages have a shard per worker
     return result.stdout.splitlines()
 
 

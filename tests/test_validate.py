@@ -12,7 +12,7 @@ from huggingface_hub import DatasetCard
 from hf_mixture.cli.main import main
 from hf_mixture.export.validate import validate_folder
 
-SHARD = "s2-256/train-00000-of-00001.parquet"
+SHARD = "s2-256/train-00000-of-00002.parquet"  # the demo stages are written in 2 shards
 
 pytest_plugins = ["publish_fixtures"]
 
@@ -55,7 +55,7 @@ def test_dataset_script_at_the_root_fails(demo_copy, capsys):
 def test_big_row_groups_without_page_index_fail(demo_copy):
     rewrite_shard(demo_copy, lambda t: t, page_index=False)
     problems = failed(demo_copy, scan_limit=20_000)
-    assert "no page index in train-00000-of-00001.parquet row group 0" in problems["stage s2-256/page index"]
+    assert "no page index in train-00000-of-00002.parquet row group 0" in problems["stage s2-256/page index"]
     assert "the first 100 rows need" in problems["stage s2-256/first rows scan size"]
     assert "write smaller row groups" in problems["stage s2-256/first rows scan size"]
     assert "stage s1-gnd/page index" not in problems
@@ -130,8 +130,8 @@ def test_undecodable_image_bytes_fail(demo_copy):
 
 
 def test_stale_num_examples_fail(demo_copy):
-    rows = pq.read_metadata(demo_copy / SHARD).num_rows
-    rewrite_shard(demo_copy, lambda t: t.slice(0, rows - 2))
+    rows = sum(pq.read_metadata(p).num_rows for p in (demo_copy / "s2-256").glob("train-*.parquet"))
+    rewrite_shard(demo_copy, lambda t: t.slice(0, len(t) - 2))
     message = failed(demo_copy)["stage s2-256/num_examples"]
     assert f"README dataset_info says {{'train': {rows}}}, files hold {{'train': {rows - 2}}}" in message
     assert "NonMatchingSplitsSizesError" in message

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Ray cluster address (HOST:6379, ray://HOST:10001 or auto) for --engine ray; default: "
         "RAY_ADDRESS when set, else a new local Ray",
     )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (the report and closing line stay)"
+    )
     add_stage_overrides(parser)
 
 
@@ -56,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         engine=args.engine,
         address=args.address,
+        progress=not args.no_progress,
     )
     return 0

@@ -9,6 +9,7 @@ import argparse
 
 from hf_mixture.export.export_report import EXPORT_REPORT, format_export_report
 from hf_mixture.export.exporter import FORMATS, ExportError
+from hf_mixture.export.folder import only_stage
 from hf_mixture.export.llamafactory import DEFAULT_TASKS, LlamaFactoryExporter
 from hf_mixture.export.llava import LlavaExporter
 from hf_mixture.export.remote_out import local_copy
@@ -19,7 +20,7 @@ EXPORTERS = {"llamafactory": LlamaFactoryExporter, "llava": LlavaExporter}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", choices=sorted(EXPORTERS), help="framework to export for")
     parser.add_argument("out", help="built folder (what `hf-mixture build --out` wrote)")
-    parser.add_argument("--stage", required=True, help="stage (config) to export")
+    parser.add_argument("--stage", help="stage (config) to export; default: the folder's only stage")
     parser.add_argument("--to", required=True, help="export folder (data files, images/, metadata)")
     parser.add_argument("--format", default="jsonl", choices=FORMATS, help="data file format (default jsonl)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -49,7 +50,9 @@ def _exporter(args: argparse.Namespace, folder):
 
 
 def run(args: argparse.Namespace) -> int:
-    with local_copy(args.out, [args.stage]) as folder:  # a remote --out (s3://...) is read from a copy
+    stages = [args.stage] if args.stage else None  # None: every stage, to find the only one
+    with local_copy(args.out, stages) as folder:  # a remote --out (s3://...) is read from a copy
+        args.stage = only_stage(folder, args.stage)
         result = _exporter(args, folder).run(progress=not args.no_progress)
     print(format_export_report(result.summary, result.tally))
     files = ", ".join(f"{path.relative_to(result.to_dir)} ({result.rows[key]} rows)"

@@ -44,6 +44,7 @@ from hf_mixture.redact import RedactingFilter, RedactingStream, redact  # noqa: 
 SUBCOMMANDS = {
     "build": "build",
     "check": "check",
+    "plan": "plan",
     "functions": "functions",
     "push": "push",
     "validate": "validate",

@@ -8,7 +8,9 @@ import argparse
 def add_stage_overrides(parser: argparse.ArgumentParser) -> None:
     """Options that override keys of the YAML `stage:` block."""
     parser.add_argument("--name", help="stage (config) name; default: stage.name or the YAML file name")
-    parser.add_argument("--seed", type=int, help="seed of sampling and mixing (default 42)")
+    parser.add_argument(
+        "--seed", type=int, help="seed of random: sampling and the interleave (default: stage.seed, else 42)"
+    )
     parser.add_argument("--resolution", type=int, help="resize generation targets to this short side")
     parser.add_argument("--num-samples", type=int, help="keep the first N rows of the mixture")
     parser.add_argument("--num-shards", type=int, help="number of parquet files to write")

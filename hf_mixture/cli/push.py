@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from huggingface_hub import get_token
+
 from hf_mixture.export.push import plan_push, push
 from hf_mixture.export.remote_out import local_copy
 
@@ -37,10 +39,18 @@ def _push(args: argparse.Namespace, folder) -> int:
         private=args.private,
         create_pr=args.create_pr,
     )
-    print(plan.describe())
+    print(plan.describe(folder))
     if args.dry_run:
+        print(token_status())
         print("dry run: nothing was sent to the Hub")
         return 0
     info = push(plan, folder)
     print(f"pushed: {getattr(info, 'pr_url', None) or getattr(info, 'commit_url', info)}")
     return 0
+
+
+def token_status() -> str:
+    """Whether a Hub token is available (HF_TOKEN or a saved login); never the token itself."""
+    if get_token() is None:
+        return "Hub login: no token found; a real push needs HF_TOKEN or `hf auth login`"
+    return "Hub login: a token is available (HF_TOKEN or saved login); it is not shown"

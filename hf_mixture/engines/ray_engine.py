@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -68,15 +70,42 @@ from hf_mixture.filters import apply_filters
 from hf_mixture.media.http_policy import MediaBudget
 from hf_mixture.media.resize import use_libvips
 from hf_mixture.pipeline import MEDIA_CHUNK_ROWS, EntryPipeline, entry_filters, needs_count
+from hf_mixture.progress import progress_enabled
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.schema import FEATURES, REFERENCE_SCHEMA
-from hf_mixture.sources.rows import split_source_rows
 from hf_mixture.sources.tables import parquet_file_for_streaming
 from hf_mixture.stats import EntryStats
 
 POSITION = "__hf_mixture_position"  # source row position of a selected row, until its id is made
 SHARD_TASK_RETRIES = 3
 GROUP_MANIFEST = "counts.json"
+
+
+RAY_LOGGERS = ("ray", "ray.data", "ray.serve", "ray.train", "ray.tune")
+
+
+def ray_log_level(verbose: bool) -> int:
+    """Ray's log level: INFO with the command's -v, else ERROR (its INFO lines are execution plans
+    and progress reports, its warnings tuning hints)."""
+    return logging.INFO if verbose else logging.ERROR
+
+
+@contextmanager
+def ray_logs(verbose: bool) -> Iterator[None]:
+    """While open, Ray's loggers at `ray_log_level(verbose)` and, unless verbose, its Python
+    warnings (tuning hints such as concurrency limits) not shown; both restored after."""
+    loggers = [logging.getLogger(name) for name in RAY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(ray_log_level(verbose))
+    with warnings.catch_warnings():
+        if not verbose:
+            warnings.filterwarnings("ignore", module=r"ray(\..*)?$")
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
 
 
 class RayEngine:
@@ -108,25 +137,33 @@ class RayEngine:
     @contextmanager
     def session(self) -> Iterator:
         """This engine (`build_entry`, `run`) with Ray initialised (and shut down after, if started
-        here) and Ray Data keeping the order of rows."""
+        here) and Ray Data keeping the order of rows; Ray's logs quiet (`ray_logs`) and its progress
+        bars shown only when progress is on (`hf_mixture.progress`)."""
+        with ray_logs(verbose=logging.getLogger().isEnabledFor(logging.INFO)):
+            yield from self._session()
+
+    def _session(self) -> Iterator:
         started = not ray.is_initialized()
         if started:
+            verbose = logging.getLogger().isEnabledFor(logging.INFO)
             try:
-                ray.init(address=self.address)
+                ray.init(address=self.address, log_to_driver=verbose, logging_level=ray_log_level(verbose))
             except (ConnectionError, ValueError, RuntimeError) as err:
                 where = self.address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
                 raise EngineError(
                     f"cannot start or reach the Ray cluster at {where} ({err}); start it with "
                     "`ray start --head` or pass --address HOST:6379 (see docs/cluster.md)"
                 ) from err
-        options = DataContext.get_current().execution_options
+        context = DataContext.get_current()
+        options = context.execution_options
         previous, options.preserve_order = options.preserve_order, True
+        previous_bars, context.enable_progress_bars = context.enable_progress_bars, progress_enabled()
         self._tally = Tally.remote()
         self._kill_once = os.environ.get(KILL_ONCE_ENV)
         try:
             yield self
         finally:
-            options.preserve_order = previous
+            options.preserve_order, context.enable_progress_bars = previous, previous_bars
             ray.kill(self._tally)
             if started:
                 ray.shutdown()
@@ -309,21 +346,14 @@ def _count_piece(spec: EntrySpec, piece: Piece, start) -> Iterator[pa.Table]:
 def _select_piece(
     spec: EntrySpec, selection_ref, tally, piece: Piece, start: PieceStart
 ) -> Iterator[pa.Table]:
-    """The piece's selected rows with their source positions (as `EntryPipeline.run` selects)."""
+    """The piece's selected rows with their source positions (`EntryPipeline.selected`, as a local
+    build selects)."""
     stats = spec.blank_stats()
     pipeline = spec.pipeline(stats, ray.get(selection_ref))
-    position, filtered = 0, start.filtered  # position: within the piece
     reader_drops: Counter = Counter()
-    for table in _piece_tables(spec, piece, spec.entry.columns, reader_drops):
-        table, source_rows = split_source_rows(table, position)
-        stats.read += len(table)
-        kept, passing = pipeline.select(table, filtered)
-        filtered += passing
-        positions = start.position + source_rows[kept]
-        position = int(source_rows[-1]) + 1 if len(source_rows) else position
-        if len(kept):
-            rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
-            yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
+    tables = _piece_tables(spec, piece, spec.entry.columns, reader_drops)
+    for rows, positions in pipeline.selected(tables, start.position, start.filtered):
+        yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
     stats.dropped.update(reader_drops)
     stats.read += sum(reader_drops.values())
     report(tally, (spec.token, "select", piece.index), stats)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hf_mixture.export.folder import iter_stage_batches, read_stage_yaml, stage_files
+from hf_mixture.export.folder import CHARTS, iter_stage_batches, read_stage_yaml, stage_files
 from hf_mixture.export.licenses import known_source, source_license
 from hf_mixture.export.report import load_report
 
@@ -43,6 +43,7 @@ class StageSummary:
     report: dict
     sources: tuple[SourceSummary, ...]
     yaml_text: str | None
+    charts: tuple[str, ...] = ()  # chart files of the stage, relative to the folder (export/charts.py)
 
     @property
     def tasks(self) -> set[str]:
@@ -79,6 +80,7 @@ def stage_summary(out_dir: str | Path, stage: str) -> StageSummary:
         report=report,
         sources=sources,
         yaml_text=read_stage_yaml(out_dir, stage),
+        charts=tuple(f"{stage}/{name}" for name in CHARTS if (Path(out_dir) / stage / name).is_file()),
     )
 
 

@@ -6,6 +6,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 
 from hf_mixture.export.card_data import SourceSummary, StageSummary
+from hf_mixture.export.folder import CHARTS
 
 
 def stages_table(configs: MetadataConfigs, infos: DatasetInfosDict, default: str | None) -> str:
@@ -65,6 +66,7 @@ def stage_section(summary: StageSummary) -> str:
         f"## Stage `{summary.name}`\n",
         "; ".join(facts) + ". Tasks: " + ", ".join(f"`{t}`" for t in sorted(summary.tasks)) + ".\n",
         _sources_table(summary.sources),
+        _charts(summary.charts),
         _yaml_block(summary),
         f"<!-- hf-mixture:end {summary.name} -->",
     ]
@@ -87,6 +89,11 @@ def _sources_table(sources: tuple[SourceSummary, ...]) -> str:
             f"| {s.license_text} | {'' if s.read is None else s.read} | {dropped} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _charts(charts: tuple[str, ...]) -> str:
+    """Image links to the stage's charts (paths relative to README.md: the Hub renders them)."""
+    return "".join(f"![{CHARTS.get(path.rsplit('/', 1)[-1], path)}]({path})\n\n" for path in charts)
 
 
 def _yaml_block(summary: StageSummary) -> str:

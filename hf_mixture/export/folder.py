@@ -1,7 +1,8 @@
 """Reading a built folder back: its stages, their shards, report and YAML, rows in Arrow batches.
 
 A built folder is what `hf-mixture build` writes: `README.md`, and per stage
-`<stage>/train-*.parquet`, `<stage>/build_report.json` and `<stage>/stage.yaml`.
+`<stage>/train-*.parquet`, `<stage>/build_report.json`, `<stage>/stage.yaml` and the charts
+`<stage>/composition.png`, `<stage>/drops.png`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from hf_mixture.redact import redact_config
 from hf_mixture.sources.tables import parquet_file_for_streaming
 
 STAGE_YAML = "stage.yaml"
+COMPOSITION_CHART = "composition.png"  # export/charts.py: expected vs realised shares, rows per task
+DROPS_CHART = "drops.png"  # export/charts.py: rows read, kept and dropped by reason per entry
+CHARTS = {  # chart file -> what it shows (its alt text in the card)
+    COMPOSITION_CHART: "expected vs realised share per entry, rows per task",
+    DROPS_CHART: "rows read, kept and dropped by reason per entry",
+}
 
 
 SAVED_YAML_HEADER = (
@@ -92,6 +99,22 @@ def built_stages(out_dir: str | Path) -> list[str]:
             continue
         stages.append(stage)
     return stages
+
+
+def only_stage(out_dir: str | Path, stage: str | None) -> str:
+    """`stage`, or when it is None the folder's only built stage; OutputError naming the stages when
+    there are several (or none)."""
+    if stage is not None:
+        return stage
+    built = disk_stages(out_dir)
+    if len(built) == 1:
+        return built[0]
+    if not built:
+        raise OutputError(
+            f"{out_dir}: no built stage (no <stage>/{SPLIT}-*.parquet); build one first: "
+            f"hf-mixture build <stage.yaml> --out {out_dir}"
+        )
+    raise OutputError(f"{out_dir} holds {len(built)} stages ({', '.join(built)}); pick one with --stage")
 
 
 def stage_files(out_dir: str | Path, stage: str) -> list[Path]:

@@ -29,7 +29,7 @@ from huggingface_hub.utils import filter_repo_objects
 
 from hf_mixture.errors import HfMixtureError
 from hf_mixture.export.card import merge_card
-from hf_mixture.export.folder import STAGE_YAML, disk_stages, readme_stages
+from hf_mixture.export.folder import CHARTS, STAGE_YAML, disk_stages, readme_stages
 from hf_mixture.export.hub_folder import SPLIT
 from hf_mixture.export.readme import README
 from hf_mixture.export.report import REPORT_NAME
@@ -59,10 +59,14 @@ class PushPlan:
     private: bool = False
     create_pr: bool = False
 
-    def describe(self) -> str:
-        """The plan as text: files to upload (with sizes) and remote files that would be deleted."""
+    def describe(self, out_dir: str | Path | None = None) -> str:
+        """The plan as text: files to upload (with their sizes and the total when `out_dir`, the
+        local folder, is given) and remote files that would be deleted."""
         lines = [f"push to https://huggingface.co/datasets/{self.repo_id} ({', '.join(self.stages)}):"]
-        lines += [f"  upload {path}" for path in self.files]
+        sizes = {path: (Path(out_dir) / path).stat().st_size for path in self.files} if out_dir else {}
+        lines += [f"  upload {path}" + (f" ({sizes[path]:,} bytes)" if sizes else "") for path in self.files]
+        if sizes:
+            lines.append(f"  {len(sizes)} files, {sum(sizes.values()):,} bytes in total")
         lines += [f"  delete remote files matching {p} (unless re-uploaded)" for p in self.delete_patterns]
         where = "a new pull request" if self.create_pr else f"revision {self.revision or 'main'}"
         lines.append(f"  into {where}; README.md merged with the card on the Hub, other stages kept")
@@ -98,8 +102,10 @@ def plan_push(
 
 
 def stage_patterns(stage: str) -> list[str]:
-    """The files of one stage that are published."""
-    return [f"{stage}/{SPLIT}-*.parquet", f"{stage}/{REPORT_NAME}", f"{stage}/{STAGE_YAML}"]
+    """The files of one stage that are published (its charts: the card shows them)."""
+    return [f"{stage}/{SPLIT}-*.parquet", f"{stage}/{REPORT_NAME}", f"{stage}/{STAGE_YAML}"] + [
+        f"{stage}/{chart}" for chart in CHARTS
+    ]
 
 
 def push(plan: PushPlan, out_dir: str | Path, *, api: HfApi | None = None):

@@ -40,7 +40,7 @@ from huggingface_hub import DatasetCard
 from hf_mixture.config.names import stage_name_problem
 from hf_mixture.errors import HfMixtureError, OutputError
 from hf_mixture.export.card import merge_card
-from hf_mixture.export.folder import STAGE_YAML
+from hf_mixture.export.folder import CHARTS, STAGE_YAML
 from hf_mixture.export.hub_folder import SPLIT, WrittenStage
 from hf_mixture.export.out_folder import LOCK_TIMEOUT_SECONDS, TMP_MARK
 from hf_mixture.export.readme import README, card_text, is_ours, parse_card, set_stages
@@ -193,7 +193,7 @@ def publish_stage(remote: RemoteFolder, local_dir: str | Path, stage: str) -> No
             remote.put_file(local_dir / stage / name, f"{stage}/{name}")
         for key in stale:
             remote.fs.rm_file(key)
-        for name in (REPORT_NAME, STAGE_YAML):
+        for name in (REPORT_NAME, STAGE_YAML, *CHARTS):  # the card links the charts
             if (local_dir / stage / name).exists():
                 remote.put_file(local_dir / stage / name, f"{stage}/{name}")
         remote.put_bytes(README, _merged_readme(remote, local_dir, stage))

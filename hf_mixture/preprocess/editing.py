@@ -44,7 +44,7 @@ def edit_record(sources: list[str], target: str, human: str, answer: str = EDIT_
     }
 
 
-@preprocess_fn("process_gpt_edit", needs=["input_paths", "output_paths", "instruction"])
+@preprocess_fn("process_gpt_edit", tasks=("edit",), needs=["input_paths", "output_paths", "instruction"])
 def gpt_edit(
     row: dict,
     *,
@@ -69,7 +69,9 @@ def gpt_edit(
     return record
 
 
-@preprocess_fn("process_sharegpt_4o_edit", needs=["input_image", "output_image", "input_prompt"])
+@preprocess_fn(
+    "process_sharegpt_4o_edit", tasks=("edit",), needs=["input_image", "output_image", "input_prompt"]
+)
 def sharegpt_4o_edit(
     row: dict,
     *,
@@ -92,7 +94,9 @@ def sharegpt_4o_edit(
     return record
 
 
-@preprocess_fn("process_pica_banana", needs=["local_input_image", "local_output_image", "text"])
+@preprocess_fn(
+    "process_pica_banana", tasks=("edit",), needs=["local_input_image", "local_output_image", "text"]
+)
 def pica_banana(
     row: dict,
     *,
@@ -113,7 +117,9 @@ def pica_banana(
     return {**edit_record(sources, target, human), "reweight": bool(reweight)}
 
 
-@preprocess_fn("process_metaquery", needs=["source_images_paths", "tgt_path", "dir_name", "prompt"])
+@preprocess_fn(
+    "process_metaquery", tasks=("edit",), needs=["source_images_paths", "tgt_path", "dir_name", "prompt"]
+)
 def metaquery(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """MetaQuery-style rows: source images and target relative to `s3_prefix` / the row's
     `dir_name`; human `<image> <image_gen_enc> {prompt}` (one single-spaced prefix per source image -
@@ -125,7 +131,11 @@ def metaquery(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     return edit_record(sources, target, EDIT_SOURCE_PREFIX * len(sources) + required_text(row, "prompt"))
 
 
-@preprocess_fn("process_uniworld", needs=["image", "image_gen", "image_gen_enc", "is_edit", "conversations"])
+@preprocess_fn(
+    "process_uniworld",
+    tasks=("edit", "t2i", "understanding"),
+    needs=["image", "image_gen", "image_gen_enc", "is_edit", "conversations"],
+)
 def uniworld(row: dict, *, rng, folder: str | None = None, do_reweight: bool = False) -> dict:
     """A flattened UniWorld-style record, read as LaViDa-O reads it: `image`, `image_gen`,
     `image_gen_enc` (lists of paths joined to the record's own `folder`, as LaViDa-O does; the

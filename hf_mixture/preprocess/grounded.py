@@ -26,7 +26,7 @@ def _refcoco_needs(kwargs: dict) -> list[str]:
     return [kwargs.get(key, default) for key, default in zip(keys, defaults)]
 
 
-@preprocess_fn("refcoco_boxes", needs=_refcoco_needs)
+@preprocess_fn("refcoco_boxes", tasks=("grounding",), needs=_refcoco_needs)
 def refcoco_boxes(
     row: dict,
     *,
@@ -64,7 +64,7 @@ def refcoco_boxes(
 GRAND_COLUMNS = ["s3_path", "caption", "phrases", "tokens_positive", "boxes", "width", "height"]
 
 
-@preprocess_fn("grandf_annotations", needs=GRAND_COLUMNS)
+@preprocess_fn("grandf_annotations", tasks=("grounding",), needs=GRAND_COLUMNS)
 def grandf_annotations(
     row: dict, *, rng, box_format: str = DEFAULT_BOX_FORMAT, s3_prefix: str | None = None
 ) -> dict:

@@ -19,7 +19,7 @@ from hf_mixture.schema import TASKS
 PAYLOAD_FN = "lavida_payload"
 
 
-@preprocess_fn(PAYLOAD_FN, needs=["conversations"])
+@preprocess_fn(PAYLOAD_FN, tasks=TASKS, needs=["conversations"])  # the record says its task
 def lavida_payload(row: dict, *, rng) -> dict:
     """A LaViDa-O payload record as a unified row (see the module docstring)."""
     conversations = conversation_list(row.get("conversations"))

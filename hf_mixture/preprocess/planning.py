@@ -74,7 +74,9 @@ def _s3_loc_needs(kwargs: dict) -> list[str]:
     return needs
 
 
-@preprocess_fn("preproces_text_to_image_generation_s3_loc", needs=_s3_loc_needs)
+@preprocess_fn(
+    "preproces_text_to_image_generation_s3_loc", tasks=("planning", "t2i", "reflection"), needs=_s3_loc_needs
+)
 def text_to_image_s3_loc(
     row: dict,
     *,
@@ -133,7 +135,9 @@ def _layout_sam_needs(kwargs: dict) -> list[str]:
     return list(dict.fromkeys([kwargs.get("caption_key", "caption"), "s3_path", "cap_short", "cap_detail"]))
 
 
-@preprocess_fn("preproces_text_to_image_generation_layout_sam", needs=_layout_sam_needs)
+@preprocess_fn(
+    "preproces_text_to_image_generation_layout_sam", tasks=("planning", "t2i"), needs=_layout_sam_needs
+)
 def text_to_image_layout_sam(
     row: dict,
     *,
@@ -172,7 +176,9 @@ def text_to_image_layout_sam(
 
 
 @preprocess_fn(
-    "process_gpt_edit_loc_gnd", needs=["input_paths", "output_paths", "instruction", "grounding_text"]
+    "process_gpt_edit_loc_gnd",
+    tasks=("planning",),
+    needs=["input_paths", "output_paths", "instruction", "grounding_text"],
 )
 def gpt_edit_loc_gnd(
     row: dict,

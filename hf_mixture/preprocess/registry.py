@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 RowFunction = Callable[..., dict]
+REQUIRED = object()  # `kwarg_defaults` value of a keyword without a default
 SKIP_REASON = "_skip_reason"
 TEMPLATE_TEXT = "_template_text"
 # `stage:` keys a function receives by declaring a keyword of the same name (not a process_fn_kwargs key)
@@ -59,6 +60,7 @@ class PreprocessFunction:
     row: RowFunction
     needs: Callable[[dict], list[str]]
     batch: Callable | None = None
+    tasks: tuple[str, ...] = ()  # the `task` values its rows may have (schema.TASKS); () when not declared
 
     def accepted_kwargs(self) -> list[str] | None:
         """Keyword arguments the row function takes from `process_fn_kwargs` (None when it takes
@@ -71,6 +73,15 @@ class PreprocessFunction:
             for p in params
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "rng" and p.name not in STAGE_OPTIONS
         ]
+
+    def kwarg_defaults(self) -> dict[str, object]:
+        """The `process_fn_kwargs` the row function takes, each with its default (`REQUIRED` when it
+        has none); {} when it takes any `**kwargs`."""
+        names = self.accepted_kwargs() or []
+        params = inspect.signature(self.row).parameters
+        return {
+            n: REQUIRED if params[n].default is inspect.Parameter.empty else params[n].default for n in names
+        }
 
     def no_effect_kwargs(self) -> dict[str, str]:
         """Keywords LaViDa-O's function declares that change nothing here, with why
@@ -87,13 +98,20 @@ class PreprocessFunction:
 _REGISTRY: dict[str, PreprocessFunction] = {}
 
 
-def preprocess_fn(name: str, *, needs: Iterable[str] | Callable[[dict], list[str]] = (), batch=None):
+def preprocess_fn(
+    name: str,
+    *,
+    needs: Iterable[str] | Callable[[dict], list[str]] = (),
+    batch=None,
+    tasks: Iterable[str] = (),
+):
     """Register the decorated row function under `name`; `needs` lists the source columns it reads
-    (or computes them from the entry's `process_fn_kwargs`)."""
+    (or computes them from the entry's `process_fn_kwargs`); `tasks` the `task` values of its rows
+    (several when its kwargs pick one)."""
 
     def register(fn: RowFunction) -> RowFunction:
         needs_fn = needs if callable(needs) else (lambda _kwargs, fixed=tuple(needs): list(fixed))
-        _REGISTRY[name] = PreprocessFunction(name, fn, needs_fn, batch)
+        _REGISTRY[name] = PreprocessFunction(name, fn, needs_fn, batch, tuple(tasks))
         return fn
 
     return register

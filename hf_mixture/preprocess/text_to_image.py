@@ -93,7 +93,7 @@ def _t2i_table(
     return pa.table(columns)
 
 
-@preprocess_fn("preproces_text_to_image_generation_s3", needs=_t2i_needs, batch=t2i_s3_batch)
+@preprocess_fn("preproces_text_to_image_generation_s3", tasks=("t2i",), needs=_t2i_needs, batch=t2i_s3_batch)
 def text_to_image_s3(
     row: dict,
     *,
@@ -116,7 +116,9 @@ def text_to_image_s3(
     }
 
 
-@preprocess_fn("preproces_text_to_image_generation_piat_hash", needs=_piat_needs, batch=t2i_piat_batch)
+@preprocess_fn(
+    "preproces_text_to_image_generation_piat_hash", tasks=("t2i",), needs=_piat_needs, batch=t2i_piat_batch
+)
 def text_to_image_piat_hash(
     row: dict,
     *,

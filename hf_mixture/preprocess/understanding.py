@@ -24,7 +24,7 @@ JUDGE_PROMPT = (
 )
 
 
-@preprocess_fn("preproces_und_mammoth_si_10M", needs=["image", "conversations"])
+@preprocess_fn("preproces_und_mammoth_si_10M", tasks=("understanding",), needs=["image", "conversations"])
 def und_mammoth_si_10m(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """A MAmmoTH-VL single-image (or text-only) conversation; `conversations` is JSON text or a list."""
     conversations = conversation_list(row.get("conversations"))
@@ -36,7 +36,7 @@ def und_mammoth_si_10m(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     }
 
 
-@preprocess_fn("preproces_vw_instruct", needs=["image", "conversations"])
+@preprocess_fn("preproces_vw_instruct", tasks=("understanding",), needs=["image", "conversations"])
 def vw_instruct(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """A VisualWebInstruct conversation (`image`: a list of paths, or none for text-only). When the
     first gpt answer has more than 150 whitespace-separated words, the first human turn asks for
@@ -55,7 +55,7 @@ def vw_instruct(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     }
 
 
-@preprocess_fn("llava_conversations", needs=["image", "conversations"])
+@preprocess_fn("llava_conversations", tasks=("understanding",), needs=["image", "conversations"])
 def llava_conversations(row: dict, *, rng) -> dict:
     """Ours (no LaViDa-O counterpart): a LLaVA / ShareGPT conversation kept verbatim, `image` a
     list of paths (or none for text-only); the default function of the `llava`, `sharegpt` and
@@ -67,7 +67,7 @@ def llava_conversations(row: dict, *, rng) -> dict:
     }
 
 
-@preprocess_fn("preprocess_reflection_und", needs=["image", "prompts", "results"])
+@preprocess_fn("preprocess_reflection_und", tasks=("reflection",), needs=["image", "prompts", "results"])
 def reflection_und(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     """Reflect-DiT judge rows: a generated image and its prompt; the answer is the critique
     (`results`) - the self-reflection task."""
@@ -79,7 +79,7 @@ def reflection_und(row: dict, *, rng, s3_prefix: str | None = None) -> dict:
     }
 
 
-@preprocess_fn("preproces_grandf", needs=["s3_path", "loc_caption"])
+@preprocess_fn("preproces_grandf", tasks=("grounding",), needs=["s3_path", "loc_caption"])
 def grandf(row: dict, *, rng) -> dict:
     """GranD-f dense grounded captioning: the LOC-format caption is the answer, verbatim."""
     return {
@@ -89,7 +89,7 @@ def grandf(row: dict, *, rng) -> dict:
     }
 
 
-@preprocess_fn("preproces_refcoco_rec", needs=["s3_path", "label", "loc_string"])
+@preprocess_fn("preproces_refcoco_rec", tasks=("grounding",), needs=["s3_path", "label", "loc_string"])
 def refcoco_rec(row: dict, *, rng) -> dict:
     """RefCOCO referring-expression comprehension: one box in LOC format as the answer."""
     label = required_text(row, "label")

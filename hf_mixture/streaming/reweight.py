@@ -43,14 +43,16 @@ class EntrySizeError(HfMixtureError, ValueError):
     """Entry sizes for the probabilities are missing or do not match the YAML."""
 
 
-def entry_stream(config: StageConfig, entry: EntryConfig) -> datasets.IterableDataset:
-    """One entry's unified rows, streamed from its source files (no cache written)."""
+def entry_stream(config: StageConfig, entry: EntryConfig, progress: bool = False) -> datasets.IterableDataset:
+    """One entry's unified rows, streamed from its source files (no cache written); `progress`: a
+    bar named after the entry each time it is read."""
     builder = builder_class_for(entry)(
         dataset_name=entry.key.replace("~", "_"),
         config_name=f"entry-{entry.index}",
         entry=entry,
         settings=config.settings,
         yaml_dir=str(config.path.absolute().parent),
+        progress=progress,
     )
     return builder.as_streaming_dataset(split="train")
 
@@ -140,6 +142,7 @@ def stream_stage(
     transform: RowTransform | None = None,
     decode: bool = True,
     overrides: dict | None = None,
+    progress: bool = False,
 ) -> MixtureStream:
     """The stage of a YAML file streamed from its sources, entries drawn with the YAML's
     `weights:` (or `weights` given here) at read time.
@@ -149,10 +152,12 @@ def stream_stage(
     `all_exhausted` with weights / `all_exhausted_without_replacement` without) ends the stream.
     Each entry is one shard, so with `world_size > 1` every rank reads every row and keeps every
     `world_size`-th one (`split_dataset_by_node` by examples): correct, but each rank pays the
-    whole read. Build the stage for production runs."""
+    whole read. Build the stage for production runs. `progress=True` shows a bar per entry each time
+    it is read (the counting pass, then every pass of the mix); off by default, so a training loop's
+    output is its own."""
     if not isinstance(config, StageConfig):
         config = load_stage_config(config, overrides=overrides)
-    streams = [entry_stream(config, entry) for entry in config.entries]
+    streams = [entry_stream(config, entry, progress) for entry in config.entries]
     sizes = resolve_entry_sizes(config, streams, entry_sizes)
     group_weights = dict(config.weights if weights is None else weights)
     probabilities = entry_probabilities(
