@@ -139,6 +139,8 @@ def _bad_arguments(folder, tmp_path) -> list[list[str]]:
     return [
         ["build", missing, "--out", str(tmp_path / "o")],
         ["check", missing],
+        ["plan", missing],
+        ["plan", config, "--probe-rows", "-1"],
         ["functions", "--nonsense"],
         ["validate", missing],
         ["push", missing, "org/mix", "--dry-run"],
