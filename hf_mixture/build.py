@@ -10,7 +10,8 @@ from pathlib import Path
 from hf_mixture.config.load import load_stage_config
 from hf_mixture.config.model import StageConfig
 from hf_mixture.engines import Engine, Session, open_engine
-from hf_mixture.errors import SamplingError, SourceError
+from hf_mixture.entry_checks import check_sources
+from hf_mixture.errors import MixingError, SourceError
 from hf_mixture.export.card import card_body
 from hf_mixture.export.charts import write_charts
 from hf_mixture.export.entry_files import EntryFiles
@@ -18,9 +19,9 @@ from hf_mixture.export.folder import save_stage_yaml
 from hf_mixture.export.hub_folder import WrittenStage, write_stage
 from hf_mixture.export.readme_update import rebuild_readme, withdraw_sizes
 from hf_mixture.export.remote_out import RemoteFolder, is_remote, publish_stage
-from hf_mixture.export.report import format_report, write_report
+from hf_mixture.export.report import format_examples, format_report, write_report
 from hf_mixture.media.http_policy import MediaBudget
-from hf_mixture.mixing.interleave import warn_empty_entries
+from hf_mixture.mixing.interleave import check_draws, warn_empty_entries, warn_zero_share_entries
 from hf_mixture.mixing.order import MixOrder, plan_mix
 from hf_mixture.mixing.probabilities import default_stopping_strategy, entry_probabilities, group_table
 from hf_mixture.progress import StageProgress, closing_line, progress_enabled, quiet_progress
@@ -74,6 +75,7 @@ def build_stage(
     if is_remote(out_dir):
         where = {"work_dir": work_dir, "fresh": fresh, "engine": engine, "address": address}
         return _build_to_remote(config, str(out_dir), **where, echo=echo, progress=progress)
+    check_sources(config, echo)  # every entry's source-level config checks, before any is built
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = config.settings
@@ -102,6 +104,9 @@ def build_stage(
     rebuild_readme(out_dir, body=card_body(out_dir))
     text = format_report(summary, stats)
     echo(text)
+    examples = format_examples(stats)
+    if examples:
+        logger.info(examples)  # shown with -v; also in build_report.json under each entry's `examples`
     echo(closing_line(settings.name, out_dir, written.num_examples, written.files, bar.elapsed))
     return BuildResult(settings.name, out_dir, written, tuple(stats), path, text, *reuse.values())
 
@@ -177,17 +182,25 @@ def mix_order(
     probabilities = entry_probabilities(
         groups, sizes, config.weights, config.batch_sizes, settings.batch_size
     )
+    names = [e.name for e in config.entries]
     if why_empty is not None:
-        warn_empty_entries([e.name for e in config.entries], sizes, why_empty, stacklevel=4)
-    never = [e.label for e, n, p in zip(config.entries, sizes, probabilities) if n and not p]
-    if never and strategy != "first_exhausted":
-        raise SamplingError(
-            f"{config.path}: weights: {', '.join(never)} have rows but weight 0, so stopping_strategy "
-            f"{strategy} never ends; give their length_group a weight > 0, remove them, or set "
-            "stage.stopping_strategy: first_exhausted"
-        )
+        warn_empty_entries(names, sizes, why_empty, stacklevel=4)
+        warn_zero_share_entries(names, sizes, probabilities, stacklevel=4)
+    drawn = [n if p > 0 else 0 for n, p in zip(sizes, probabilities)]  # share 0: left out, not drawn
+    kept = [i for i, n in enumerate(drawn) if n]
+    if len(kept) > 1:
+        total = sum(probabilities[i] for i in kept)
+        try:
+            check_draws(
+                [drawn[i] for i in kept],
+                [probabilities[i] / total for i in kept],
+                strategy,
+                [names[i] for i in kept],
+            )
+        except MixingError as err:
+            raise MixingError(f"{config.path}: {err}") from None
     order = plan_mix(
-        sizes, probabilities, seed=settings.seed, stopping_strategy=strategy, num_samples=settings.num_samples
+        drawn, probabilities, seed=settings.seed, stopping_strategy=strategy, num_samples=settings.num_samples
     )
     return order, probabilities, strategy
 
@@ -236,6 +249,8 @@ def _no_rows_message(config: StageConfig, stats: list[EntryStats]) -> str:
     for entry, entry_stats in zip(config.entries, stats):
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(entry_stats.dropped.items()) if n) or "none"
         lines.append(f"  {entry.label}: read {entry_stats.read} rows; dropped: {reasons}")
+        for reason, examples in sorted(entry_stats.examples.items()):
+            lines.append(f"    e.g. {reason}: {examples[0]['id'] or '-'}: {examples[0]['message']}")
     return "\n".join(lines)
 
 
@@ -248,3 +263,7 @@ def _account_mixing(order: MixOrder, stats: list[EntryStats], probabilities: lis
             entry_stats.mixing_added = written - entry_stats.rows
         elif written < entry_stats.rows:
             entry_stats.dropped["mixing:not_drawn"] += entry_stats.rows - written
+            why = "its group's share is 0" if probability == 0 else "the stopping strategy or num_samples"
+            entry_stats.note_drop(
+                "mixing:not_drawn", None, f"the mix drew {written} of its {entry_stats.rows} rows ({why})"
+            )

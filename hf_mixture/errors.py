@@ -17,12 +17,20 @@ class ConfigError(HfMixtureError, ValueError):
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 
+class MissingDriverError(HfMixtureError, ImportError):
+    """Reading a URI scheme needs an optional package that is not installed (s3fs, gcsfs, aiohttp)."""
+
+
 class SourceError(HfMixtureError, ValueError):
     """A source file cannot be read as declared (format, columns, sizes)."""
 
 
 class SamplingError(HfMixtureError, ValueError):
     """A sampling strategy cannot be applied to the rows an entry has (e.g. random:N above the count)."""
+
+
+class MixingError(HfMixtureError, ValueError):
+    """The entries cannot be interleaved as the weights ask (e.g. a draw count without bound)."""
 
 
 class OutputError(HfMixtureError, ValueError):

@@ -67,17 +67,27 @@ def max_enc_images_filter(column: str, value: int) -> RowFilter:
     return RowFilter("filter:max_enc_images", f"len({column}) <= {value}", (column,), keep)
 
 
-def apply_filters(table: pa.Table, filters: Sequence[RowFilter], drops: Counter) -> np.ndarray:
-    """The rows of `table` every filter keeps (a bool mask); drops counted per first failing filter."""
+def apply_filters(
+    table: pa.Table, filters: Sequence[RowFilter], drops: Counter, dropped_rows: dict | None = None
+) -> np.ndarray:
+    """The rows of `table` every filter keeps (a bool mask); drops counted per first failing filter.
+    Given `dropped_rows`, it receives per reason (row indices, columns read, the rule kept)."""
     kept = np.ones(len(table), dtype=bool)
     for row_filter in filters:
         for column in row_filter.numeric:
             bad = numbers(table, column)[1]
             if bad.any():
-                drops[f"filter:{column}_not_numeric"] += int(np.count_nonzero(kept & bad))
+                reason = f"filter:{column}_not_numeric"
+                drops[reason] += int(np.count_nonzero(kept & bad))
+                if dropped_rows is not None:
+                    dropped_rows[reason] = (np.flatnonzero(kept & bad), (column,), f"{column} is a number")
                 kept &= ~bad
         passes = row_filter.keep(table)
-        drops[row_filter.reason] += int(np.count_nonzero(kept & ~passes))
+        dropped = kept & ~passes
+        drops[row_filter.reason] += int(np.count_nonzero(dropped))
+        if dropped_rows is not None:
+            rule = row_filter.description
+            dropped_rows[row_filter.reason] = (np.flatnonzero(dropped), row_filter.columns, rule)
         kept &= passes
     return kept
 

@@ -43,7 +43,7 @@ from hf_mixture.records import (
 )
 from hf_mixture.sampling import Selection, entry_seed, plan_selection
 from hf_mixture.sources.rows import is_json_column, split_source_rows, table_rows
-from hf_mixture.stats import EntryStats
+from hf_mixture.stats import MAX_EXAMPLES, EntryStats
 
 MEDIA_CHUNK_ROWS = 256
 TableSource = Callable[[Sequence[str] | None], Iterable[pa.Table]]
@@ -194,22 +194,52 @@ class EntryPipeline:
         for table in tables:
             table, source_rows = split_source_rows(table, position)
             self.stats.read += len(table)
-            kept, passing = self.select(table, filtered)
+            kept, passing = self.select(table, filtered, source_rows=start + source_rows)
             filtered += passing
             position = int(source_rows[-1]) + 1 if len(source_rows) else position
             if len(kept):
                 rows = table.take(pa.array(kept)) if len(kept) < len(table) else table
                 yield rows, start + source_rows[kept]
 
-    def select(self, table: pa.Table, filtered_before: int) -> tuple[np.ndarray, int]:
+    def select(
+        self, table: pa.Table, filtered_before: int, *, source_rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, int]:
         """Row indices of `table` kept by filters and sampling, and how many passed the filters
-        (`filtered_before`: rows of the earlier tables that passed)."""
-        mask = apply_filters(table, self.filters, self.stats.dropped) if self.filters else None
+        (`filtered_before`: rows of the earlier tables that passed). Given the source positions
+        of the table's rows (`source_rows`), the first drops of each reason are kept as examples."""
+        dropped_rows: dict | None = {} if source_rows is not None else None
+        mask = apply_filters(table, self.filters, self.stats.dropped, dropped_rows) if self.filters else None
         passing = np.flatnonzero(mask) if mask is not None else np.arange(len(table), dtype=np.int64)
         chosen = passing[self.selection.pick(filtered_before, len(passing))]
         self.stats.dropped["sampling:not_selected"] += len(passing) - len(chosen)
         self.stats.sampled += len(chosen)
+        if source_rows is not None:
+            self._note_filtered(table, source_rows, dropped_rows)
+            self._note_unselected(passing, chosen, source_rows)
         return chosen, len(passing)
+
+    def _note_unselected(self, passing: np.ndarray, chosen: np.ndarray, source_rows: np.ndarray) -> None:
+        """Examples of rows that passed the filters but the sampling strategy did not keep."""
+        if len(chosen) == len(passing) or not self.stats.wants_example("sampling:not_selected"):
+            return
+        message = f"not kept by sampling_strategy {self.entry.sampling.text}"
+        for row in np.setdiff1d(passing, chosen, assume_unique=True)[:MAX_EXAMPLES]:
+            self.stats.note_drop("sampling:not_selected", self._row_id(source_rows[row]), message)
+
+    def _note_filtered(self, table: pa.Table, source_rows: np.ndarray, dropped_rows: dict) -> None:
+        """Examples of filter drops: the row id, its filter columns' values and the rule."""
+        for reason, (rows, columns, rule) in dropped_rows.items():
+            for row in rows[:MAX_EXAMPLES]:
+                if not self.stats.wants_example(reason):
+                    break
+                values = ", ".join(
+                    f"{c}={table[c][int(row)].as_py()!r}" for c in columns if c in table.column_names
+                )
+                self.stats.note_drop(reason, self._row_id(source_rows[row]), f"{values}; keeps {rule}")
+
+    def _row_id(self, position) -> str:
+        """The id of the row at source `position` (as `_with_common_columns` makes it)."""
+        return f"{self.entry.key}/{int(position)}"
 
     def _process(self, rows: pa.Table, positions: np.ndarray, executor) -> Iterator[pa.Table]:
         records = self.records(rows, positions)
@@ -235,6 +265,7 @@ class EntryPipeline:
     def media(self, records: pa.Table, executor, decoder) -> pa.Table:
         """One chunk of `records` with its images embedded (rows whose images fail are dropped and
         counted), then its `dup:K` copies."""
+        messages: dict[int, str] = {}
         embedded, media_reasons = embed_images(
             records,
             self.fetcher,
@@ -243,8 +274,9 @@ class EntryPipeline:
             decoder=decoder,
             check=self.image_check,
             repairs=self.stats.repaired,
+            messages=messages,
         )
-        return self._duplicate(self._drop(embedded, media_reasons))
+        return self._duplicate(self._drop(embedded, media_reasons, messages))
 
     def _records(self, rows: pa.Table, positions: np.ndarray) -> tuple[pa.Table, pa.ChunkedArray, object]:
         """Records, per row the skip reason (null: keep) and the template text of a batch form that
@@ -303,16 +335,30 @@ class EntryPipeline:
             records = records.set_column(records.schema.get_field_index(name), name, column)
         return records
 
-    def _drop(self, table: pa.Table, reasons: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Table:
-        """`table` without the rows that have a reason (non-null), each counted under its reason."""
+    def _drop(
+        self,
+        table: pa.Table,
+        reasons: pa.Array | pa.ChunkedArray | np.ndarray,
+        messages: dict[int, str] | None = None,
+    ) -> pa.Table:
+        """`table` without the rows that have a reason (non-null), each counted under its reason;
+        the first rows of a reason are kept as examples (id, and `messages[row]` or the reason)."""
         if isinstance(reasons, np.ndarray):
             reasons = pa.chunked_array([pa.array(reasons, type=pa.string(), from_pandas=True)])
         if reasons.null_count == len(reasons):
             return table
         bad = pc.is_valid(reasons)
-        for item in pc.value_counts(reasons.filter(bad)).to_pylist():
+        counted = pc.value_counts(reasons.filter(bad)).to_pylist()
+        for item in counted:
             self.stats.dropped[item["values"]] += item["counts"]
+        if any(self.stats.wants_example(item["values"]) for item in counted):
+            self._note_examples(table["id"], reasons, messages or {})
         return table.filter(pc.invert(bad))
+
+    def _note_examples(self, ids: pa.ChunkedArray, reasons, messages: dict[int, str]) -> None:
+        for row, reason in enumerate(reasons.to_pylist()):
+            if reason is not None and self.stats.wants_example(reason):
+                self.stats.note_drop(reason, ids[row].as_py(), messages.get(row, reason))
 
     def _duplicate(self, table: pa.Table) -> pa.Table:
         copies = self.entry.sampling.dup_factor

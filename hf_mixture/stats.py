@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+
+from hf_mixture.redact import redact
+
+MAX_EXAMPLES = 3  # rows kept per drop reason, to show why (the report's `examples`)
+MAX_MESSAGE_CHARS = 300
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object reprs in exception texts: not reproducible
 
 
 @dataclass
@@ -27,6 +35,30 @@ class EntryStats:
     written: int = 0
     expected_share: float = 0.0
     realised_share: float = 0.0
+    # per drop reason, the first MAX_EXAMPLES rows: {"id": row id or None, "message": what happened}
+    examples: dict[str, list[dict]] = field(default_factory=dict)
+
+    def wants_example(self, reason: str) -> bool:
+        """Whether `reason` has fewer than MAX_EXAMPLES examples yet."""
+        return len(self.examples.get(reason, ())) < MAX_EXAMPLES
+
+    def note_drop(self, reason: str, row_id: str | None, message: str) -> None:
+        """Keep (`row_id`, `message`) as an example of `reason` while it has fewer than
+        MAX_EXAMPLES; the message is cut to MAX_MESSAGE_CHARS, secrets are masked and object
+        addresses removed (a rebuild writes the same report)."""
+        if self.wants_example(reason):
+            text = _ADDRESS.sub("", redact(str(message)))
+            if len(text) > MAX_MESSAGE_CHARS:
+                text = text[: MAX_MESSAGE_CHARS - 3] + "..."
+            self.examples.setdefault(reason, []).append({"id": row_id, "message": text})
+
+    def add_examples(self, examples: dict[str, Iterable[dict]]) -> None:
+        """Add examples from another part of the entry (e.g. a Ray task): per reason, the
+        MAX_EXAMPLES of lowest source position are kept, the ones a single pass in source order
+        keeps, whatever order the parts arrive in."""
+        for reason, listed in examples.items():
+            merged = sorted([*self.examples.get(reason, []), *listed], key=_source_order)
+            self.examples[reason] = merged[:MAX_EXAMPLES]
 
     def balance(self) -> int:
         """read + added - written - dropped: zero when every row is accounted for."""
@@ -50,4 +82,11 @@ class EntryStats:
         data = asdict(self)
         data["dropped"] = {reason: n for reason, n in sorted(self.dropped.items()) if n}
         data["repaired"] = {fix: n for fix, n in sorted(self.repaired.items()) if n}
+        data["examples"] = {reason: listed for reason, listed in sorted(self.examples.items()) if listed}
         return data
+
+
+def _source_order(example: dict) -> tuple:
+    """Sort key of an example: the source position in its id (`<entry>/<position>[#copy]`)."""
+    position = str(example["id"]).rsplit("/", 1)[-1].split("#", 1)[0]
+    return (0, int(position), "") if position.isdigit() else (1, 0, str(example["id"]))

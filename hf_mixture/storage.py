@@ -11,11 +11,12 @@ from pathlib import Path
 
 import fsspec
 
-from hf_mixture.media.archives import archive_ref, read_member, split_archive_ref
+from hf_mixture.archive_refs import archive_ref, split_archive_ref
+from hf_mixture.errors import MissingDriverError
 
 DEFAULT_SCHEMES = ("file", "s3", "gs", "http", "https", "hf")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
-_EXTRAS = {"s3": "s3fs", "gs": "gcsfs", "http": "aiohttp", "https": "aiohttp"}
+_EXTRAS = {"s3": "s3fs", "gs": "gcsfs", "http": "aiohttp", "https": "aiohttp", "hf": "huggingface_hub"}
 
 
 class SchemeNotAllowed(ValueError):
@@ -95,18 +96,28 @@ class Storage:
             )
 
     def filesystem(self, uri: str) -> fsspec.AbstractFileSystem:
-        """The fsspec filesystem for `uri`; a missing driver names the pip command."""
+        """The fsspec filesystem for `uri`; MissingDriverError (naming the pip command) when its
+        scheme's optional package is not installed."""
         self.check_scheme(uri)
         scheme = scheme_of(uri)
         options = dict(self.storage_options.get(scheme, {}))
         try:
             return fsspec.filesystem(scheme, **options)
         except ImportError as err:
-            package = _EXTRAS.get(scheme, scheme)
-            raise ImportError(
-                f"reading {scheme}:// paths needs `{package}`: pip install {package} "
-                f"(or pip install 'hf-mixture[{scheme.rstrip('s') if scheme == 'https' else scheme}]')"
-            ) from err
+            raise MissingDriverError(_driver_message(scheme)) from err
+
+    def driver_problem(self, uri: str) -> str | None:
+        """What is missing to read `uri` through fsspec (the archive's scheme for an archive
+        reference), or None; imports the driver, reads nothing."""
+        inner = split_archive_ref(uri)
+        scheme = scheme_of(inner[1] if inner else uri)
+        try:
+            fsspec.get_filesystem_class(scheme)
+        except ImportError:
+            return _driver_message(scheme)
+        except ValueError:
+            return f"no filesystem reads {scheme}:// paths (fsspec knows no such protocol)"
+        return None
 
     def expand(self, uri: str) -> list[str]:
         """Files a path or glob names, sorted (a plain path is returned as is, even if absent)."""
@@ -128,11 +139,18 @@ class Storage:
         return self.filesystem(uri).open(uri, mode)
 
     def read_bytes(self, uri: str) -> bytes:
-        """The whole content of `uri` (of the member, for an archive reference)."""
+        """The whole content of `uri`; ValueError for an archive reference (a member is read by
+        `hf_mixture.media.archives.read_member`, the layer above)."""
         if split_archive_ref(uri):
-            self.check_scheme(uri)
-            return read_member(self, uri)
+            raise ValueError(f"{uri!r} is an archive member: read it with media.archives.read_member")
         return self.filesystem(uri).cat_file(uri)
+
+
+def _driver_message(scheme: str) -> str:
+    package = _EXTRAS.get(scheme, scheme)
+    extra = {"s3": "s3", "http": "http", "https": "http"}.get(scheme)
+    also = f" (or pip install 'hf-mixture[{extra}]')" if extra else ""
+    return f"reading {scheme}:// paths needs `{package}`: pip install {package}{also}"
 
 
 def mappings_from(raw: Mapping[str, str], base_dir: Path) -> tuple[PathMapping, ...]:

@@ -186,6 +186,7 @@ def test_stage_where_every_entry_is_empty_fails_naming_each_entry(images):
     assert str(raised.value).splitlines()[1:] == [
         "  datasets[0] (empty): read 0 rows; dropped: none",
         "  datasets[1] (gone): read 1 rows; dropped: media:missing 1",
+        f"    e.g. media:missing: gone/0: img/missing.jpg: media:missing: {images}/img/missing.jpg",
     ]
     assert "no entry kept any row, so stage 's' cannot be written" in str(raised.value)
 

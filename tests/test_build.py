@@ -11,7 +11,7 @@ from factories import t2i_entry, t2i_table, write_json, write_parquet, write_sta
 from PIL import Image
 
 from hf_mixture.build import build_stage
-from hf_mixture.errors import SamplingError
+from hf_mixture.config.load import ConfigWarning
 from hf_mixture.mixing.interleave import EmptyEntryWarning
 from hf_mixture.schema import COLUMNS
 
@@ -222,7 +222,12 @@ def test_all_entries_empty_is_an_error_naming_the_file(tmp_path):
         quiet_build(config, tmp_path / "out")
 
 
-def test_a_group_weighted_zero_with_rows_stops_the_build_naming_its_entries(tmp_path):
+def test_a_group_weighted_zero_with_rows_is_left_out_and_counted_not_drawn(tmp_path):
     config = two_groups(tmp_path, (4, 3), {"x": 100, "y": 0})
-    with pytest.raises(SamplingError, match=r"datasets\[1\] \(b\) have rows but weight 0"):
-        quiet_build(config, tmp_path / "out")
+    with (
+        warnings.catch_warnings(),
+        pytest.warns(EmptyEntryWarning, match="'b' is in a group whose share is 0"),
+    ):
+        warnings.simplefilter("ignore", ConfigWarning)
+        result = quiet_build(config, tmp_path / "out")
+    assert [(e.written, e.dropped["mixing:not_drawn"]) for e in result.entries] == [(4, 0), (0, 3)]

@@ -138,7 +138,7 @@ def test_warned_file_builds_and_report_keeps_the_warnings(capsys, tmp_path):
     ("stage", "fragment"),
     [
         ({"http_timeout": 0}, "stage.http_timeout: must be seconds above 0, got 0.0"),
-        ({"http_retries": -1}, "stage.http_retries: must be 0 or more, got -1"),
+        ({"http_retries": -1}, "stage.http_retries: must be a whole number from 0 to 20, got -1"),
         ({"media_budget_seconds": "soon"}, "stage.media_budget_seconds: expected a number, got 'soon'"),
         ({"allowed_schemes": "s3"}, "stage.allowed_schemes: expected a list of URI schemes"),
     ],

@@ -7,12 +7,14 @@ names the file and line, the entry (index and name) and the key, and says what i
 from __future__ import annotations
 
 import difflib
+import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
+from hf_mixture.archive_refs import split_archive_ref
 from hf_mixture.config.model import (
     STOPPING_STRATEGIES,
     EntryConfig,
@@ -22,6 +24,7 @@ from hf_mixture.config.model import (
 )
 from hf_mixture.config.names import stage_name_problem
 from hf_mixture.config.sampling_strategy import parse_sampling_strategy
+from hf_mixture.config.value_types import describe, matches
 from hf_mixture.config.yaml_source import YamlDocument, read_yaml
 from hf_mixture.errors import ConfigError, SourceError
 from hf_mixture.grounding import BOX_FORMATS, DEFAULT_BOX_FORMAT
@@ -30,7 +33,7 @@ from hf_mixture.preprocess.registry import STAGE_OPTIONS, get_preprocess
 from hf_mixture.redact import config_secrets, register_secrets
 from hf_mixture.sources.schemas import files_lacking
 from hf_mixture.sources.tables import TableReader
-from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from
+from hf_mixture.storage import DEFAULT_SCHEMES, Storage, mappings_from, scheme_of
 
 TOP_KEYS = ("datasets", "weights", "batch_sizes", "stage")
 ENTRY_KEYS = (
@@ -69,6 +72,11 @@ STAGE_KEYS = (
     "box_format",
     "image_check",
 )
+
+
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding bound; LaViDa-O seeds torch / numpy with the stage seed
+MAX_SHARDS = 100_000  # the Hub recommends under 100k files per repository (shared/spec/hub.md)
+MAX_HTTP_RETRIES = 20  # at the 8 s backoff cap, ~2.5 minutes per image before it is counted
 
 
 class ConfigWarning(UserWarning):
@@ -116,9 +124,12 @@ def load_stage_config(
         storage_options=settings.storage_options,
         allowed_schemes=settings.allowed_schemes,
     )
+    _check_mapping_drivers(problems, settings, storage)
     entries = _entries(problems, data.get("datasets"), storage, check_files)
+    _check_image_root_drivers(problems, entries, storage)
     weights = _group_map(problems, data, "weights", entries)
     batch_sizes = _group_map(problems, data, "batch_sizes", entries)
+    _check_group_shares(problems, weights, batch_sizes, settings.batch_size, entries)
     if strict:
         problems.errors.extend(f"{w} (--strict)" for w in problems.warnings)
     if problems.errors:
@@ -134,6 +145,30 @@ def load_stage_config(
         warnings=tuple(problems.warnings),
         text=_text_with_overrides(document, overrides or {}),
     )
+
+
+def image_driver_problem(storage: Storage, uri: str) -> str | None:
+    """What is missing to read images at `uri`: http(s) images are read with urllib
+    (hf_mixture/media/http_policy.py), anything else remote (and archive members) through fsspec."""
+    if not split_archive_ref(uri) and scheme_of(uri) in ("file", "http", "https"):
+        return None
+    return storage.driver_problem(uri)
+
+
+def _check_mapping_drivers(problems: _Problems, settings: StageSettings, storage: Storage) -> None:
+    for mapping in settings.path_mappings:
+        missing = image_driver_problem(storage, mapping.target)
+        if missing:
+            key = ("stage", "path_mappings", mapping.prefix)
+            problems.error(key, f"stage.path_mappings: {mapping.prefix!r} -> {mapping.target!r}: {missing}")
+
+
+def _check_image_root_drivers(problems: _Problems, entries: list[EntryConfig], storage: Storage) -> None:
+    for entry in entries:
+        missing = image_driver_problem(storage, entry.image_root) if entry.image_root else None
+        if missing:
+            key = ("datasets", entry.index, "image_root")
+            problems.error(key, f"{entry.label}: image_root: {entry.image_root!r}: {missing}")
 
 
 def _text_with_overrides(document: YamlDocument, overrides: Mapping) -> str:
@@ -186,14 +221,20 @@ def _stage_settings(problems: _Problems, raw, yaml_path: Path, overrides: Mappin
         if raw.get(key) is not None:
             kwargs[key] = _positive_int(problems, ("stage", key), raw[key])
     if raw.get("seed") is not None:
-        kwargs["seed"] = _int(problems, ("stage", "seed"), raw["seed"])
+        kwargs["seed"] = _bounded_int(problems, ("stage", "seed"), raw["seed"], 0, MAX_SEED)
+    if kwargs.get("num_shards") is not None and kwargs["num_shards"] > MAX_SHARDS:
+        problems.error(
+            ("stage", "num_shards"),
+            f"stage.num_shards: {kwargs['num_shards']} is above {MAX_SHARDS} (the Hub recommends fewer files "
+            "per repository); leave it out to size shards at 500 MB",
+        )
     kwargs.update(_http_settings(problems, raw))
     if raw.get("box_format") is not None:
         kwargs["box_format"] = _box_format(problems, raw["box_format"])
     if raw.get("image_check") is not None:
         kwargs["image_check"] = _image_check(problems, raw["image_check"])
     strategy = raw.get("stopping_strategy")
-    if strategy is not None and strategy not in STOPPING_STRATEGIES:
+    if strategy is not None and (not isinstance(strategy, str) or strategy not in STOPPING_STRATEGIES):
         problems.error(
             ("stage", "stopping_strategy"),
             f"stage.stopping_strategy: {strategy!r} is not one of {', '.join(STOPPING_STRATEGIES)}",
@@ -231,10 +272,9 @@ def _http_settings(problems: _Problems, raw: dict) -> dict:
                 problems.error(("stage", key), f"stage.{key}: must be seconds above 0, got {number}")
             found[key] = number
     if raw.get("http_retries") is not None:
-        retries = _int(problems, ("stage", "http_retries"), raw["http_retries"])
-        if retries is not None and retries < 0:
-            problems.error(("stage", "http_retries"), f"stage.http_retries: must be 0 or more, got {retries}")
-        found["http_retries"] = retries
+        found["http_retries"] = _bounded_int(
+            problems, ("stage", "http_retries"), raw["http_retries"], 0, MAX_HTTP_RETRIES
+        )
     return found
 
 
@@ -263,6 +303,15 @@ def _int(problems: _Problems, key_path: tuple, value, label: str | None = None) 
     return value
 
 
+def _bounded_int(problems: _Problems, key_path: tuple, value, low: int, high: int) -> int | None:
+    number = _int(problems, key_path, value)
+    if number is not None and not low <= number <= high:
+        problems.error(
+            key_path, f"{_name(key_path)}must be a whole number from {low} to {high}, got {number}"
+        )
+    return number
+
+
 def _positive_int(problems: _Problems, key_path: tuple, value) -> int | None:
     number = _int(problems, key_path, value)
     if number is not None and number < 1:
@@ -274,7 +323,14 @@ def _number(problems: _Problems, key_path: tuple, value, label: str | None = Non
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         problems.error(key_path, f"{_name(key_path, label)}expected a number, got {value!r}")
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range
+        number = math.inf
+    if not math.isfinite(number):
+        problems.error(key_path, f"{_name(key_path, label)}expected a finite number, got {value!r}")
+        return None
+    return number
 
 
 def _entries(problems: _Problems, raw, storage: Storage, check_files: bool) -> list[EntryConfig]:
@@ -405,7 +461,7 @@ def _entry_preprocess(problems: _Problems, path: tuple, label: str, item: dict) 
 
 
 def _image_check(problems: _Problems, value) -> str:
-    if value not in CHECKS:
+    if not isinstance(value, str) or value not in CHECKS:
         problems.error(
             ("stage", "image_check"),
             f"stage.image_check: {value!r} is not one of {', '.join(CHECKS)} (full: every pixel decoded; "
@@ -417,7 +473,7 @@ def _image_check(problems: _Problems, value) -> str:
 
 def _box_format(problems: _Problems, value) -> str:
     """`stage.box_format`: one of hf_mixture.grounding.BOX_FORMATS."""
-    if value not in BOX_FORMATS:
+    if not isinstance(value, str) or value not in BOX_FORMATS:
         problems.error(
             ("stage", "box_format"),
             f"stage.box_format: {value!r} is not one of {', '.join(BOX_FORMATS)} "
@@ -457,6 +513,13 @@ def _check_kwargs(problems: _Problems, path: tuple, label: str, fn_name: str, kw
             )
         else:
             kept[key] = value
+    hints = function.kwarg_hints() if function else {}
+    for key, value in kept.items():
+        if key in hints and not matches(value, hints[key]):
+            problems.error(
+                (*path, "process_fn_kwargs", key),
+                f"{label}: process_fn_kwargs: {key}: expected {describe(hints[key])}, got {value!r}",
+            )
     return kept
 
 
@@ -492,6 +555,10 @@ def _entry_files(
         return []
     try:
         resolved = storage.resolve(raw)
+        missing = storage.driver_problem(resolved)
+        if missing:
+            problems.error((*path, "json_path"), f"{label}: json_path: {raw!r}: {missing}")
+            return []
         if not check_files:
             return [resolved]
         files = storage.expand(resolved)
@@ -609,7 +676,15 @@ def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: 
         function = get_preprocess(fields["preprocess_fn"])
     except KeyError:
         return
-    needed = function.needs(fields.get("process_fn_kwargs") or {})
+    try:
+        needed = function.needs(fields.get("process_fn_kwargs") or {})
+    except (TypeError, ValueError, KeyError, AttributeError) as err:  # a kwarg of the wrong shape
+        problems.error(
+            (*path, "process_fn_kwargs"),
+            f"{label}: process_fn_kwargs: {fields['preprocess_fn']} cannot use "
+            f"{fields.get('process_fn_kwargs')!r} ({err}); see `hf-mixture functions`",
+        )
+        return
     missing = [c for c in needed if c not in loaded]
     if missing:
         key = "columns" if fields.get("columns") else "json_path"
@@ -621,9 +696,13 @@ def _check_needed_columns(problems: _Problems, path: tuple, label: str, fields: 
 
 
 def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryConfig]) -> dict[str, float]:
-    raw = data.get(key) or {}
+    """`weights` / `batch_sizes`: finite numbers >= 0 per length_group (`_check_group_shares`
+    checks what they give together)."""
+    raw = data.get(key)
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
-        problems.error((key,), f"{key}: expected a mapping from length_group to a number")
+        problems.error((key,), f"{key}: expected a mapping from length_group to a number, got {raw!r}")
         return {}
     groups = {e.length_group for e in entries}
     result = {}
@@ -633,5 +712,40 @@ def _group_map(problems: _Problems, data: dict, key: str, entries: list[EntryCon
             problems.error((key, group), f"{key}.{group}: must not be negative, got {number}")
         if group not in groups and entries:
             problems.warn((key, group), f"{key}.{group}: no entry has length_group {group!r}; it is unused")
-        result[str(group)] = number if number is not None else 0.0
+        if number is not None:
+            result[str(group)] = number
     return result
+
+
+def _check_group_shares(
+    problems: _Problems, weights: dict, batch_sizes: dict, batch_size: int | None, entries: list
+) -> None:
+    """With `weights:`, a group's share of rows is weight x rows per step (mixing/probabilities.py):
+    0 when its weight is 0, or its `batch_sizes` factor is 0 without `stage.batch_size` (with it,
+    LaViDa-O still takes max(int(bs * 0), 1) = 1 row). Such a group is left out of the mix (a
+    warning; its rows count as `mixing:not_drawn`); every group at 0 is an error."""
+    groups = sorted({e.length_group for e in entries})
+    if not weights or not groups:
+        return
+    zero = []
+    for group in groups:
+        if weights.get(group, 1.0) == 0:
+            zero.append(group)
+            why = f"weights.{group}: 0"
+        elif batch_size is None and batch_sizes.get(group, 1.0) == 0:
+            zero.append(group)
+            why = f"batch_sizes.{group}: 0 without stage.batch_size"
+        else:
+            continue
+        key = why.split(":")[0].split(".")
+        problems.warn(
+            tuple(key),
+            f"{why}, so entries of length_group {group!r} are left out of the mix "
+            "(their rows are counted as mixing:not_drawn)",
+        )
+    if len(zero) == len(groups):
+        problems.error(
+            ("weights",),
+            f"weights: every length_group the entries use ({', '.join(groups)}) has a share of 0 "
+            "(a weight of 0, or a batch_sizes factor of 0 without stage.batch_size); give one a share",
+        )

@@ -11,6 +11,8 @@ import yaml
 from hf_mixture.errors import ConfigError
 
 KeyPath = tuple  # e.g. ("datasets", 2, "sampling_strategy")
+MAX_DOCUMENT_BYTES = 4 * 1024**2  # a stage file is a few kB; LaViDa-O's largest is under 10 kB
+MAX_EXPANDED_NODES = 200_000  # nodes once every alias is expanded (a billion-laughs file: ~10**9)
 
 
 @dataclass
@@ -31,23 +33,85 @@ class YamlDocument:
 
 
 def read_yaml(path: str | Path) -> YamlDocument:
-    """Parse `path` with PyYAML's safe loader; a syntax error becomes a ConfigError with its line."""
+    """Parse `path` with PyYAML's safe loader. ConfigError (with the line) for a syntax error, a
+    file above MAX_DOCUMENT_BYTES, an alias that contains itself, or aliases expanding to more
+    than MAX_EXPANDED_NODES nodes (a "billion laughs" file), checked before anything is expanded."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise ConfigError(
+                [f"{path}: {size} bytes; a stage file has at most {MAX_DOCUMENT_BYTES} (is it a data file?)"],
+                str(path),
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise ConfigError([f"{path}: no such file"], str(path)) from err
     except UnicodeDecodeError as err:
         raise ConfigError([f"{path}: not UTF-8 text ({err.reason} at byte {err.start})"]) from err
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(path, node)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         raise ConfigError([_yaml_message(path, err)], str(path)) from err
+    except RecursionError as err:
+        raise ConfigError([f"{path}: values nested too deeply to read; flatten the file"], str(path)) from err
+    finally:
+        loader.dispose()
     document = YamlDocument(path=path, data=data)
     if node is not None:
         _walk(node, (), document)
     return document
+
+
+def _check_expansion(path: Path, root: yaml.Node) -> None:
+    """ConfigError when `root`, aliases expanded, has more than MAX_EXPANDED_NODES nodes or an
+    alias inside its own anchor. Each distinct node is visited once (sizes memoised), so this
+    costs the size of the file, not of the expansion."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_EXPANDED_NODES:
+                raise ConfigError([_expansion_message(path, node)], str(path))
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise ConfigError(
+                [
+                    f"{path}:{node.start_mark.line + 1}: an alias refers to the anchor it is inside; "
+                    "stage files may not be recursive"
+                ],
+                str(path),
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _expansion_message(path: Path, node: yaml.Node) -> str:
+    return (
+        f"{path}:{node.start_mark.line + 1}: YAML aliases (*name) here expand to more than "
+        f"{MAX_EXPANDED_NODES} values; a stage file this large is almost certainly an alias bomb. "
+        "Write the values out, or use fewer nested aliases"
+    )
 
 
 def _yaml_message(path: Path, err: yaml.YAMLError) -> str:

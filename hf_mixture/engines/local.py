@@ -53,7 +53,7 @@ def build_entry(
         cause = err.__cause__
         if isinstance(cause, (SamplingError, SourceError)):
             raise type(cause)(f"{config.path}: {entry.label}: {cause}") from cause
-        if isinstance(cause, HfMixtureError):
+        if isinstance(cause, (HfMixtureError, OSError)):  # ours, or the machine's (disk full, ...)
             raise cause from None
         raise
     if builder.info.splits["train"].num_examples == 0:  # `datasets` cannot open a 0-row split

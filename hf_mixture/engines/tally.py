@@ -42,6 +42,7 @@ def stats_counts(stats: EntryStats) -> dict:
         "rows": stats.rows,
         "dropped": {reason: n for reason, n in stats.dropped.items() if n},
         "repaired": {fix: n for fix, n in stats.repaired.items() if n},
+        "examples": stats.examples,
     }
 
 
@@ -53,3 +54,4 @@ def add_counts(stats: EntryStats, counts: dict) -> None:
     stats.rows += counts["rows"]
     stats.dropped.update(counts["dropped"])
     stats.repaired.update(counts["repaired"])
+    stats.add_examples(counts.get("examples", {}))

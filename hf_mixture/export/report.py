@@ -49,6 +49,16 @@ def load_report(out_dir: str | Path, stage: str) -> dict | None:
     return data
 
 
+def format_examples(entries: Sequence[EntryStats]) -> str:
+    """Per entry and drop reason, the example rows kept (`EntryStats.examples`): id and message."""
+    lines = []
+    for e in entries:
+        for reason, listed in sorted(e.examples.items()):
+            for example in listed:
+                lines.append(f"  {e.name}: {reason}: {example['id'] or '-'}: {example['message']}")
+    return "\n".join(["why rows were dropped (first rows per reason):", *lines]) if lines else ""
+
+
 def format_report(summary: dict, entries: Sequence[EntryStats]) -> str:
     """A plain-text table of the report, one line per entry, then drop reasons, repairs, filters."""
     header = (

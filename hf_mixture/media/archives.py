@@ -1,10 +1,7 @@
 """Images inside `.tar` / `.tar.gz` archives, read one member at a time without unpacking.
 
-Reference form (fsspec's chained-URL form, so `fsspec.open(ref)` understands it too):
-
-    tar://<member path inside the archive>::<archive path or URI>
-
-e.g. `tar://00012.jpg::s3://bucket/Echo-4o-Image/Surrel-Fantasy-Image/images/0-5000.tar.gz`.
+Reference form: hf_mixture/archive_refs.py (`tar://<member>::<archive>`). This module reads
+through `Storage` (the lower layer, which resolves references but does not read archive members).
 
 Cost model:
 - plain `.tar`: the first read of an archive lists its headers (tarfile seeks past member data,
@@ -30,43 +27,21 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    from hf_mixture.storage import Storage
+from hf_mixture.archive_refs import (  # noqa: F401 - the reference form, re-exported for readers
+    ARCHIVE_PROTOCOL,
+    archive_ref,
+    is_archive_ref,
+    outer_location,
+    split_archive_ref,
+)
+from hf_mixture.storage import Storage
 
-ARCHIVE_PROTOCOL = "tar"
-_PREFIX = f"{ARCHIVE_PROTOCOL}://"
-_SEPARATOR = "::"
 GZIP_SUFFIXES = (".tar.gz", ".tgz")
 CHECKPOINT_SPAN = 4 * 1024 * 1024
 READ_CHUNK = 256 * 1024
 MAX_CACHED_ARCHIVES = 32
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-def archive_ref(member: str, archive: str) -> str:
-    """The reference to `member` inside `archive` (`tar://member::archive`)."""
-    return f"{_PREFIX}{member.lstrip('/')}{_SEPARATOR}{archive}"
-
-
-def split_archive_ref(ref: str) -> tuple[str, str] | None:
-    """(member, archive) for an archive reference, None for any other reference."""
-    if not isinstance(ref, str) or not ref.startswith(_PREFIX) or _SEPARATOR not in ref:
-        return None
-    member, archive = ref[len(_PREFIX) :].split(_SEPARATOR, 1)
-    return member, archive
-
-
-def is_archive_ref(ref: str) -> bool:
-    """Whether `ref` names a member inside an archive."""
-    return split_archive_ref(ref) is not None
-
-
-def outer_location(ref: str) -> str:
-    """The file a reference lives in: the archive for an archive reference, else `ref` itself."""
-    parts = split_archive_ref(ref)
-    return parts[1] if parts else ref
 
 
 def is_gzip_archive(path: str) -> bool:
@@ -289,6 +264,7 @@ def read_member(storage: Storage, ref: str) -> bytes:
     member, archive = split_archive_ref(ref) or (None, None)
     if member is None:
         raise ValueError(f"{ref!r} is not an archive reference (tar://<member>::<archive>)")
+    storage.check_scheme(ref)
     return CACHE.index(storage, archive).read(storage, member)
 
 

@@ -12,10 +12,12 @@ import atexit
 import ctypes
 import multiprocessing
 import os
+import queue
 import signal
 import sys
+import threading
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -34,6 +36,9 @@ from hf_mixture.schema import FEATURES
 
 IMAGE_LIST_TYPE = FEATURES.arrow_schema.field("images").type
 _POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+_POOL_REQUESTS: queue.SimpleQueue = queue.SimpleQueue()  # (processes, Future) for the pool keeper
+_KEEPER: list[threading.Thread] = []  # the one pool keeper thread, once started
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -54,17 +59,47 @@ def decode_pool(processes: int) -> ProcessPoolExecutor | None:
 
     Workers are forked (on Linux) and started at once, when the pool is made: forking never
     re-imports the user's `__main__` (spawn and forkserver do, which runs an unguarded script's
-    code again in every worker), and the workers only run PIL and libvips on bytes they are sent."""
+    code again in every worker), and the workers only run PIL and libvips on bytes they are sent.
+
+    One pool per size per process, made under a lock (threads asking at once share it) and remade
+    when a worker died (a broken pool). The workers are forked by one daemon thread that lives as
+    long as the process (`_keep_pools`): Linux's parent-death signal fires when the *thread* that
+    forked a worker ends, so a pool made from a short-lived thread (a DataLoader's, a stream's
+    reader) would lose its workers with that thread."""
     if processes <= 1:
         return None
-    if processes not in _POOLS:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_start_worker)
-        for started in [pool.submit(os.getpid) for _ in range(processes)]:
-            started.result()
-        _POOLS[processes] = pool
-    return _POOLS[processes]
+    with _POOLS_LOCK:
+        pool = _POOLS.get(processes)
+        if pool is None or getattr(pool, "_broken", False):
+            made: Future = Future()
+            _POOL_REQUESTS.put((processes, made))
+            if not _KEEPER:
+                _KEEPER.append(
+                    threading.Thread(target=_keep_pools, name="hf-mixture-decode-pools", daemon=True)
+                )
+                _KEEPER[0].start()
+            pool = _POOLS[processes] = made.result()
+    return pool
+
+
+def _keep_pools() -> None:
+    """The pool keeper thread: makes each pool asked for, then waits (it never ends, so the
+    workers' parent-death signal fires only when the process ends)."""
+    while True:
+        processes, made = _POOL_REQUESTS.get()
+        try:
+            made.set_result(_new_pool(processes))
+        except BaseException as err:  # noqa: BLE001 - handed to the thread that asked
+            made.set_exception(err)
+
+
+def _new_pool(processes: int) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_start_worker)
+    for started in [pool.submit(os.getpid) for _ in range(processes)]:
+        started.result()
+    return pool
 
 
 def _start_worker() -> None:
@@ -82,11 +117,23 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _forget_pools_in_child() -> None:
+    """In a forked child: the parent's pools and keeper thread are not this process's."""
+    global _POOLS_LOCK, _POOL_REQUESTS
+    _POOLS.clear()
+    _KEEPER.clear()
+    _POOLS_LOCK, _POOL_REQUESTS = threading.Lock(), queue.SimpleQueue()
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
 @atexit.register
 def _shutdown_pools() -> None:
-    for pool in _POOLS.values():
-        pool.shutdown(wait=False, cancel_futures=True)
-    _POOLS.clear()
+    with _POOLS_LOCK:
+        for pool in _POOLS.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        _POOLS.clear()
 
 
 def embed_images(
@@ -98,11 +145,13 @@ def embed_images(
     decoder: Executor | None = None,
     check: str = DEFAULT_CHECK,
     repairs: Counter | None = None,
+    messages: dict[int, str] | None = None,
 ) -> tuple[pa.Table, np.ndarray]:
     """`table` with `images` / `image_gen` as embedded bytes and `original_*` set, and per row the
     reason it must be dropped (None to keep). Targets (`image_gen`) are resized to `short_side`.
     `executor` reads (threads); `decoder` checks and resizes (None: in the reading thread).
-    `repairs` counts, per fix, the kept rows whose images were normalised."""
+    `repairs` counts, per fix, the kept rows whose images were normalised; `messages` receives,
+    per dropped row index, what failed (the reference tried, the status or exception text)."""
     images, targets = table["images"].to_pylist(), table["image_gen"].to_pylist()
     wanted = list({(ref, None) for refs in images for ref in refs or []})
     wanted += list({(ref, short_side) for refs in targets for ref in refs or []})
@@ -112,9 +161,12 @@ def embed_images(
     for row, (row_images, row_targets) in enumerate(zip(images, targets)):
         found = [results[(r, None)] for r in row_images or []]
         made = [results[(r, short_side)] for r in row_targets or []]
-        failure = next((x for x in found + made if isinstance(x, str)), None)
-        reasons[row] = failure
-        ok = failure is None
+        refs = [*(row_images or []), *(row_targets or [])]
+        failed = next(((r, x) for r, x in zip(refs, found + made) if isinstance(x, MediaError)), None)
+        reasons[row] = failed[1].reason if failed else None
+        if failed and messages is not None:
+            messages[row] = f"{failed[0]}: {failed[1]}"
+        ok = failed is None
         if ok and repairs is not None:
             repairs.update({change for checked in found + made for change in checked.changes})
         image_cells.append(_cells(row_images, found) if ok else [])
@@ -126,7 +178,7 @@ def embed_images(
 
 def _fetch(
     fetcher: ImageFetcher, ref: str, short_side: int | None, decoder: Executor | None, check: str
-) -> CheckedImage | str:
+) -> CheckedImage | MediaError:
     try:
         data = fetcher.read(ref)
         if decoder is None:
@@ -134,7 +186,7 @@ def _fetch(
         checked = decoder.submit(check_image_returning_changes, data, short_side, check).result()
         return checked if checked.data is not None else replace(checked, data=data)
     except MediaError as err:
-        return err.reason
+        return err
 
 
 def _cells(refs, checked: list[CheckedImage]) -> list[dict]:

@@ -15,7 +15,8 @@ import posixpath
 import stat
 from collections.abc import Sequence
 
-from hf_mixture.media.archives import archive_ref, split_archive_ref
+from hf_mixture.errors import MissingDriverError
+from hf_mixture.media.archives import archive_ref, read_member, split_archive_ref
 from hf_mixture.media.http_policy import HttpPolicy, MediaBudget, http_get
 from hf_mixture.media.images import CheckedImage, MediaError, check_image
 from hf_mixture.storage import SchemeNotAllowed, Storage, is_remote, scheme_of, within
@@ -101,6 +102,8 @@ class ImageFetcher:
 
     def _read_fsspec(self, location: str) -> bytes:
         try:
+            if split_archive_ref(location):
+                return read_member(self.storage, location)
             return self.storage.read_bytes(location)
         except FileNotFoundError as err:
             raise MediaError("media:missing", location) from err
@@ -108,6 +111,8 @@ class ImageFetcher:
             raise MediaError("media:missing", f"{location} is a folder") from err
         except PermissionError as err:
             raise MediaError("media:http_403", f"{location}: access denied ({err})") from err
+        except MissingDriverError:  # not this image's fault: the build stops, naming the package
+            raise
         except Exception as err:  # noqa: BLE001 - network stacks raise many types; each is one failed fetch
             if isinstance(err, (KeyboardInterrupt, SystemExit, MemoryError)):
                 raise

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -73,6 +74,14 @@ class PreprocessFunction:
             for p in params
             if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "rng" and p.name not in STAGE_OPTIONS
         ]
+
+    def kwarg_hints(self) -> dict:
+        """The type hints of the keywords `accepted_kwargs` lists (unannotated ones left out)."""
+        try:
+            hints = typing.get_type_hints(self.row)
+        except (NameError, TypeError):  # a user's function with hints that do not resolve
+            return {}
+        return {name: hints[name] for name in self.accepted_kwargs() or () if name in hints}
 
     def kwarg_defaults(self) -> dict[str, object]:
         """The `process_fn_kwargs` the row function takes, each with its default (`REQUIRED` when it

@@ -44,7 +44,7 @@ def t2i_s3_batch(
     *,
     caption_key: str = "caption",
     s3_prefix: str | None = None,
-    random_caption_keys=None,
+    random_caption_keys: list[str] | None = None,
     **_ignored,
 ) -> pa.Table | None:
     """The batch form of `preproces_text_to_image_generation_s3` (None: use the row form)."""
@@ -99,7 +99,7 @@ def text_to_image_s3(
     *,
     rng,
     caption_key: str = "caption",
-    random_caption_keys=None,
+    random_caption_keys: list[str] | None = None,
     random_truncate: bool = True,
     no_drop_keys=None,
     s3_prefix: str | None = None,
@@ -124,7 +124,7 @@ def text_to_image_piat_hash(
     *,
     rng,
     caption_key: str = PIAT_CAPTION_KEY,
-    random_caption_keys=None,
+    random_caption_keys: list[str] | None = None,
     random_truncate: bool = True,
     no_drop_keys=None,
 ) -> dict:
