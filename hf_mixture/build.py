@@ -129,7 +129,7 @@ def _build_to_remote(
     (hf_mixture/export/remote_out.py); options for it: the stage's `storage_options[<scheme>]`."""
     scheme = url.split("://", 1)[0]
     remote = RemoteFolder(url, config.settings.storage_options.get(scheme, {}))
-    remote.key()  # an unusable URL or a missing fsspec driver fails here, before any work
+    remote.check_writable()  # a bad URL, fsspec driver, bucket, credentials or permission: before any work
     with tempfile.TemporaryDirectory(prefix="hf-mixture-out-", dir=work_dir) as local:
         where = {"work_dir": work_dir, "fresh": fresh, "engine": engine, "address": address}
         result = build_stage(config, local, **where, echo=echo, progress=progress)

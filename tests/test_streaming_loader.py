@@ -161,8 +161,21 @@ def test_more_ranks_than_rows_is_an_error(mixture):
 
 
 def test_workers_left_without_a_batch_warn(mixture):
-    with pytest.warns(IdleWorkersWarning, match="some workers will read nothing"):
+    with pytest.warns(IdleWorkersWarning, match="2 worker\\(s\\) will read nothing"):
         load_mixture(mixture, STAGE, num_workers=4, batch_size=8, world_size=2)
+
+
+@pytest.mark.parametrize(
+    ("rows", "idle"),
+    [(6, False), (5, False), (4, True)],  # per rank 3 (batches 2+1), 2 (5 // 2: one batch), 2
+)
+def test_idle_workers_warn_only_when_a_worker_gets_no_batch(tmp_path, rows, idle):
+    folder = synthetic_stage(tmp_path, "small", [[rows]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_mixture(folder, "small", num_workers=2, batch_size=2, world_size=2)
+    warned = [w for w in caught if issubclass(w.category, IdleWorkersWarning)]
+    assert bool(warned) == idle, [str(w.message) for w in warned]
 
 
 def test_two_workers_need_the_batch_size(mixture):

@@ -48,7 +48,7 @@ def test_a_built_demo_folder_passes_and_reports_first_rows_bytes(demo_folder, ca
 def test_dataset_script_at_the_root_fails(demo_copy, capsys):
     (demo_copy / f"{demo_copy.name}.py").write_text("print('hi')\n")
     assert "folder/no dataset script" in failed(demo_copy)
-    assert main(["validate", str(demo_copy)]) == 1
+    assert main(["validate", str(demo_copy)]) == 2
     assert "DatasetWithScriptNotSupportedError" in capsys.readouterr().out
 
 

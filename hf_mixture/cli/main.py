@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
-import logging
+import os
 import signal
 import sys
-import traceback
-import warnings
-from collections.abc import Iterator
+import threading
 
-from hf_mixture.errors import HfMixtureError
-from hf_mixture.redact import RedactingFilter, RedactingStream, redact
+EXIT_INTERRUPTED = 130
+
+
+def _terminate(signum, frame):
+    """SIGTERM unwinds like Ctrl-C, so temporary files are removed on the way out."""
+    raise KeyboardInterrupt
+
+
+def _terminate_after_main(signum, frame):
+    """SIGTERM once `main` has returned (the process is exiting): the interrupted status, at once."""
+    os._exit(EXIT_INTERRUPTED)
+
+
+# Installed before any other import, so a SIGTERM at any moment of a CLI run exits 130 (issue: a
+# SIGTERM during the imports or while the process exits used to give the default 143).
+if (
+    threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+):
+    signal.signal(signal.SIGTERM, _terminate)
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import traceback  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+from hf_mixture.errors import HfMixtureError  # noqa: E402
+from hf_mixture.failures import os_error_message, user_message  # noqa: E402
+from hf_mixture.redact import RedactingFilter, RedactingStream, redact  # noqa: E402
 
 # Subcommand name -> module in hf_mixture.cli exposing `add_arguments(parser)` and `run(args) -> int`.
 SUBCOMMANDS = {
@@ -29,7 +54,6 @@ SUBCOMMANDS = {
 EXIT_ERROR = 2
 EXIT_USAGE = EXIT_ERROR  # kept for callers of the first version
 EXIT_INTERNAL = 1
-EXIT_INTERRUPTED = 130
 # Errors that are the user's to fix: shown as one message. Anything else is a bug: one line and a hint.
 USER_ERRORS = (HfMixtureError, ImportError, OSError, argparse.ArgumentTypeError)
 
@@ -63,11 +87,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _terminate(signum, frame):
-    """SIGTERM unwinds like Ctrl-C, so temporary files are removed on the way out."""
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def _guarded_output(verbose: bool) -> Iterator[None]:
     """Secrets masked in everything printed or logged; warnings as one line; SIGTERM as Ctrl-C."""
@@ -97,29 +116,55 @@ def _install_sigterm():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = _parser(_available_subcommands()).parse_args(argv)
-    with _guarded_output(args.verbose):
-        try:
-            return int(args.handler(args) or 0)
-        except USER_ERRORS as err:
-            _report(err, args.verbose, "")
+    """Run the command line; returns the exit status (0, 2 user error, 130 interrupted, 1 a bug)."""
+    ours = signal.getsignal(signal.SIGTERM) is _terminate
+    try:
+        args = _parser(_available_subcommands()).parse_args(argv)
+        with _guarded_output(args.verbose):
+            return _run(args)
+    except KeyboardInterrupt:  # during the imports, or while the output is restored
+        return _interrupted()
+    finally:
+        if ours:  # the CLI process is about to exit: a late SIGTERM still means "interrupted"
+            signal.signal(signal.SIGTERM, _terminate_after_main)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        return int(args.handler(args) or 0)
+    except USER_ERRORS as err:
+        _report(err, args.verbose, "", _user_text(err))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback with -v
+        message = user_message(err)
+        if message is not None:  # network / object-store failures: the user's to fix
+            _report(err, args.verbose, "", message)
             return EXIT_ERROR
-        except KeyboardInterrupt:
-            print("interrupted: no partial shard was left under the stage's files", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except Exception as err:  # noqa: BLE001 - a bug: one line, the traceback with -v
-            _report(err, args.verbose, f"internal error {type(err).__name__}: ")
-            if not args.verbose:
-                print("(run with -v for the traceback, and please report it)", file=sys.stderr)
-            return EXIT_INTERNAL
+        _report(err, args.verbose, f"internal error {type(err).__name__}: ")
+        if not args.verbose:
+            print("(run with -v for the traceback, and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
-def _report(err: BaseException, verbose: bool, prefix: str) -> None:
+def _user_text(err: BaseException) -> str:
+    """Our own errors as written; a raw OSError as `<path>: <what>; <how to fix>`."""
+    if isinstance(err, OSError) and not isinstance(err, HfMixtureError):
+        return os_error_message(err)
+    return str(err)
+
+
+def _interrupted() -> int:
+    print("interrupted: no partial shard was left under the stage's files", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _report(err: BaseException, verbose: bool, prefix: str, text: str | None = None) -> None:
     """`error: <message>` on stderr, after the traceback with -v; secrets masked in both."""
     if verbose:
         print(redact(traceback.format_exc()), file=sys.stderr, end="")
-    print(f"error: {prefix}{redact(str(err))}", file=sys.stderr)
+    print(f"error: {prefix}{redact(str(err) if text is None else text)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Check a built folder against what the Hub, `load_dataset` and the dataset viewer need.
 
-Prints a verdict per stage and exits 1 when any check fails.
+Prints a verdict per stage; exits 2 when any check fails (a finding about the folder, to fix and
+build again) or the folder does not exist.
 """
 
 from __future__ import annotations
@@ -29,4 +30,4 @@ def run(args: argparse.Namespace) -> int:
     with local_copy(args.out) as folder:  # a remote --out (s3://...) is checked on a local copy
         report = validate_folder(folder, scan_limit=args.scan_limit, sample_images=args.sample_images)
     print(report.format())
-    return 0 if report.ok else 1
+    return 0 if report.ok else 2

@@ -33,6 +33,7 @@ from hf_mixture.export.folder import CHARTS, STAGE_YAML, disk_stages, readme_sta
 from hf_mixture.export.hub_folder import SPLIT
 from hf_mixture.export.readme import README
 from hf_mixture.export.report import REPORT_NAME
+from hf_mixture.failures import hub_endpoint, is_network_error, network_message
 
 REPO_TYPE = "dataset"
 IGNORE_PATTERNS = [".*", "*/.*", "**/.cache/**"]
@@ -134,6 +135,10 @@ def push(plan: PushPlan, out_dir: str | Path, *, api: HfApi | None = None):
         if isinstance(err, HfMixtureError):
             raise
         raise PushError(scrub(f"push to {plan.repo_id} failed: {type(err).__name__}: {err}", token)) from None
+    except Exception as err:
+        if not is_network_error(err):
+            raise
+        raise PushError(scrub(network_message(err, f"the Hub ({hub_endpoint()})"), token)) from None
 
 
 def remote_card(api: HfApi, repo_id: str, revision: str | None) -> DatasetCard | None:

@@ -38,7 +38,7 @@ from filelock import FileLock
 from huggingface_hub import DatasetCard
 
 from hf_mixture.config.names import stage_name_problem
-from hf_mixture.errors import OutputError
+from hf_mixture.errors import HfMixtureError, OutputError
 from hf_mixture.export.card import merge_card
 from hf_mixture.export.folder import CHARTS, STAGE_YAML
 from hf_mixture.export.hub_folder import SPLIT, WrittenStage
@@ -67,6 +67,18 @@ class RemoteFolder:
         except ImportError as err:
             raise ImportError(f"--out {self.url}: {err} (e.g. pip install 'hf-mixture[s3]')") from err
         self.root = self.root.rstrip("/")
+
+    def check_writable(self) -> None:
+        """Write, list and delete a temporary key under the folder, so a missing bucket, credentials or
+        permission fails before a build starts; OutputError naming --out otherwise."""
+        probe = self.key(f".hf-mixture-probe{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            self.fs.pipe_file(probe, b"")
+            self.fs.invalidate_cache(self.root)
+            self.fs.ls(self.root, detail=False)
+            self.fs.rm_file(probe)
+        except Exception as err:  # noqa: BLE001 - any failure here means the folder is unusable
+            raise storage_failure(self.url, "--out", "write to", err) from None
 
     def key(self, *parts: str) -> str:
         """The key of `parts` under the folder; OutputError when it would leave it."""
@@ -212,15 +224,43 @@ def _merged_readme(remote: RemoteFolder, local_dir: Path, stage: str) -> str:
     return card_text(merged.data, merged.text or "")
 
 
+def storage_failure(url: str, what: str, action: str, err: BaseException) -> OutputError:
+    """The OutputError for a remote folder that cannot be used: names it and says what to check."""
+    return OutputError(
+        f"{what} {url}: cannot {action} it ({type(err).__name__}: {err}); check the bucket exists, the "
+        "credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, or the stage's "
+        "storage_options.<scheme>: key, secret, endpoint_url) and that they may write there"
+    )
+
+
+def existing_folder(out: str | Path) -> Path:
+    """`out` as an absolute path (`datasets` mistakes a relative `.` for a Hub id); OutputError when
+    it is not a folder."""
+    folder = Path(out).absolute()
+    if not folder.is_dir():
+        what = "is a file, not a built folder" if folder.exists() else "does not exist"
+        raise OutputError(
+            f"{out}: {what}; give the folder `hf-mixture build <stage.yaml> --out {out}` wrote "
+            "(or an s3://... URL of one)"
+        )
+    return folder
+
+
 @contextlib.contextmanager
 def local_copy(out: str | Path, stages: list[str] | None = None) -> Iterator[Path]:
     """`out` itself when it is local; else a temporary local copy of the remote folder (README and
     `stages`, default all), removed afterwards. Options come from the environment / fsspec config."""
     if not is_remote(out):
-        yield Path(out)
+        yield existing_folder(out)
         return
     folder = Path(tempfile.mkdtemp(prefix="hf-mixture-remote-"))
     try:
-        yield RemoteFolder(str(out)).download(folder / "out", stages)
+        try:
+            copy = RemoteFolder(str(out)).download(folder / "out", stages)
+        except (ImportError, HfMixtureError):
+            raise
+        except Exception as err:  # noqa: BLE001 - credentials, bucket, network: the user's to fix
+            raise storage_failure(str(out), "the folder", "read", err) from None
+        yield copy
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -62,7 +62,7 @@ def validate_folder(
     out_dir: str | Path, *, scan_limit: int = SCAN_LIMIT, sample_images: int = 16
 ) -> ValidationReport:
     """Run every check on a built folder; never raises for a broken folder, reports it."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()  # datasets reads a relative "." as a Hub repo id
     report = ValidationReport(out_dir)
     add = report.checks.append
     add(_no_dataset_script(out_dir))

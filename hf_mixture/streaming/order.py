@@ -104,8 +104,19 @@ def rank_positions(reader: Reader, start: int, stop: int, first: int) -> np.ndar
     high = -(-(stop - r) // w)
     local = np.arange(low, max(low, high), dtype=np.int64)
     if reader.workers > 1:
-        local = local[(local // reader.batch_size) % reader.workers == reader.worker]
+        local = local[worker_of(local, reader.batch_size, reader.workers) == reader.worker]
     return r + w * local
+
+
+def worker_of(local: np.ndarray, batch_size: int, workers: int) -> np.ndarray:
+    """The DataLoader worker reading each rank-local row index: whole batches, dealt in turn."""
+    return (local // batch_size) % workers
+
+
+def rows_per_worker(rows: int, batch_size: int, workers: int) -> np.ndarray:
+    """Rows each of `workers` workers reads of a rank's `rows` rows (shape `(workers,)`)."""
+    local = np.arange(rows, dtype=np.int64)
+    return np.bincount(worker_of(local, batch_size, workers), minlength=workers)
 
 
 def reader_plan(

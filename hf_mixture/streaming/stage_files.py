@@ -94,6 +94,8 @@ def stage_files(
 ) -> StageFiles:
     """The files and row groups of `stage` in the repo or folder `source`; StageNotFoundError
     when it has no such config."""
+    if Path(source).is_dir():  # datasets reads a relative "." as a Hub repo id
+        source = str(Path(source).absolute())
     try:
         builder = datasets.load_dataset_builder(source, stage, revision=revision, token=token)
     except ValueError as err:

@@ -29,6 +29,7 @@ from hf_mixture.streaming.order import (
     epoch_length,
     epoch_windows,
     reader_plan,
+    rows_per_worker,
     window_permutation,
 )
 from hf_mixture.streaming.rows import (
@@ -361,11 +362,18 @@ class IdleWorkersWarning(UserWarning):
 
 
 def warn_small_ranks(stream: StageStream, num_workers: int, what: str) -> None:
-    """IdleWorkersWarning when a rank's rows do not give every DataLoader worker a batch."""
-    if stream.groups is None and len(stream) < stream.batch_size * max(1, num_workers):
+    """IdleWorkersWarning when, on the rank with the fewest rows, some DataLoader worker is dealt no
+    batch (workers read whole batches in turn, the last one may be short: `order.worker_of`)."""
+    if stream.groups is not None:
+        return
+    workers = max(1, num_workers)
+    fewest = stream.epoch_positions() // stream.world_size
+    idle = int(np.count_nonzero(rows_per_worker(fewest, stream.batch_size, workers) == 0))
+    if idle:
         warnings.warn(
-            f"{what}: {len(stream)} row(s) per rank for {max(1, num_workers)} worker(s) x batch_size "
-            f"{stream.batch_size}: some workers will read nothing",
+            f"{what}: {fewest} row(s) per rank make {-(-fewest // stream.batch_size)} batch(es) of up to "
+            f"{stream.batch_size} for {workers} worker(s): {idle} worker(s) will read nothing; use "
+            "fewer workers or a smaller batch_size",
             IdleWorkersWarning,
             stacklevel=3,
         )
