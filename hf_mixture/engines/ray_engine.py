@@ -356,8 +356,23 @@ def _select_piece(
         yield rows.append_column(POSITION, pa.array(positions, pa.int64()))
     stats.dropped.update(reader_drops)
     stats.read += sum(reader_drops.values())
-    stats.add_examples(reader_drops.examples)
+    stats.add_examples(_rebased_examples(reader_drops.examples, spec.entry.key, start.position))
     report(tally, (spec.token, "select", piece.index), stats)
+
+
+def _rebased_examples(examples: dict, key: str, offset: int) -> dict:
+    """A piece's reader-drop examples with the row ids a builder gave (`<key>/<position in the
+    piece>`, its builder numbers from 0) moved to source positions (`offset`: the piece's first
+    source position), as a local build names them; `<file>:<position>` ids stay as they are."""
+    prefix = f"{key}/"
+
+    def rebased(example: dict) -> dict:
+        row = str(example.get("id") or "")
+        if not (row.startswith(prefix) and row[len(prefix) :].isdigit()):
+            return example
+        return {**example, "id": f"{prefix}{int(row[len(prefix):]) + offset}"}
+
+    return {reason: [rebased(example) for example in listed] for reason, listed in examples.items()}
 
 
 def _piece_tables(spec: EntrySpec, piece: Piece, columns, reader_drops: ReaderDrops) -> Iterator[pa.Table]:

@@ -135,7 +135,7 @@ def push(plan: PushPlan, out_dir: str | Path, *, api: HfApi | None = None):
         if isinstance(err, HfMixtureError):
             raise
         raise PushError(scrub(f"push to {plan.repo_id} failed: {type(err).__name__}: {err}", token)) from None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - a network failure becomes PushError (exit 2); others re-raised
         if not is_network_error(err):
             raise
         raise PushError(scrub(network_message(err, f"the Hub ({hub_endpoint()})"), token)) from None
