@@ -309,3 +309,22 @@ def test_ray_logs_and_bars_stay_quiet_without_verbose(ray_cluster, tmp_path, cap
     output = captured.out + captured.err
     assert "Running Dataset" not in output and "Execution plan" not in output
     assert "streaming_executor" not in output and "maximum number of concurrent tasks" not in output
+
+
+@pytest.mark.ray
+def test_a_ray_build_into_s3_writes_the_local_builds_bytes(ray_cluster, s3_env, tmp_path):
+    import fsspec
+
+    url = f"s3://{s3_env.make_bucket()}/mixture"
+    config = DEMO / "s2-256.yaml"
+    local = tmp_path / "local"
+    name = build_stage(config, local, echo=lambda *_: None).stage
+    build_stage(config, url, echo=lambda *_: None, engine=make_ray_engine())
+    fs, root = fsspec.core.url_to_fs(url)
+    fs.invalidate_cache()
+    shards = sorted(p.name for p in (local / name).glob("train-*.parquet"))
+    assert shards and sorted(Path(k).name for k in fs.glob(f"{root}/{name}/train-*.parquet")) == shards
+    for shard in shards:
+        assert fs.cat_file(f"{root}/{name}/{shard}") == (local / name / shard).read_bytes(), shard
+    stored = json.loads(fs.cat_file(f"{root}/{name}/build_report.json"))
+    assert stored["entries"] == report(local, name)["entries"]
